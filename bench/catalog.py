@@ -1,0 +1,100 @@
+"""Everything a suite file can name, with the options each accepts.
+
+This table is what validation checks suites against, so it must stay importable without
+TensorFlow; the code that builds the real Keras objects lives in ``bench.measure``.
+
+A normalizer kind lists the options it understands. A grid axis named after an option applies only
+to the normalizers whose kind has it (momentum means nothing to LayerNorm); the grid records such
+cases as "not applicable" instead of multiplying them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from bench.params import Param, at_least, fraction_open, in_unit_interval, positive
+
+EPSILON = Param(float, 1e-3, positive, help="added to the variance before the square root")
+
+
+@dataclass(frozen=True)
+class NormalizerKind:
+    name: str
+    options: Mapping[str, Param]
+    summary: str
+
+
+NORMALIZERS: dict[str, NormalizerKind] = {}
+
+
+def register_normalizer(kind: NormalizerKind) -> NormalizerKind:
+    """Make a kind usable in suites; ``bench.measure.layers`` must know how to build it."""
+    NORMALIZERS[kind.name] = kind
+    return kind
+
+
+register_normalizer(NormalizerKind("batch", {
+    "momentum": Param(float, 0.99, in_unit_interval, help="moving-average decay (Keras default 0.99)"),
+    "epsilon": EPSILON,
+    "center": Param(bool, True),
+    "scale": Param(bool, True),
+}, "keras.layers.BatchNormalization: batch statistics in training, moving averages in inference"))
+register_normalizer(NormalizerKind("group", {
+    "groups": Param(int, 4, at_least(1), help="must divide every normalized layer's width"),
+    "epsilon": EPSILON,
+    "center": Param(bool, True),
+    "scale": Param(bool, True),
+}, "keras.layers.GroupNormalization: per-sample statistics over channel groups"))
+register_normalizer(NormalizerKind("layer", {
+    "epsilon": EPSILON,
+    "center": Param(bool, True),
+    "scale": Param(bool, True),
+}, "keras.layers.LayerNormalization over the channel axis"))
+register_normalizer(NormalizerKind("none", {}, "no normalization: the baseline"))
+
+DATASETS: dict[str, Mapping[str, Param]] = {
+    "digits": {
+        "test_fraction": Param(float, 0.25, fraction_open),
+        "input_scale": Param(float, 1 / 16, positive, help="pixels are 0..16; 1/16 maps them to [0, 1]"),
+    },
+    "synthetic": {
+        "samples": Param(int, 2000, at_least(20)),
+        "image_size": Param(int, 8, at_least(2)),
+        "channels": Param(int, 1, at_least(1)),
+        "classes": Param(int, 10, at_least(2)),
+        "noise": Param(float, 0.6, at_least(0.0), help="std of the per-pixel Gaussian noise"),
+        "test_fraction": Param(float, 0.25, fraction_open),
+        "input_scale": Param(float, 1.0, positive),
+    },
+}
+
+_PLACEMENT = Param(str, "before", choices=("before", "after"),
+                   help="normalize before the activation (the paper) or after it")
+MODELS: dict[str, Mapping[str, Param]] = {
+    "cnn": {
+        "widths": Param(list, [16, 32], item=int, check=at_least(1), help="filters per conv block"),
+        "placement": _PLACEMENT,
+    },
+    "mlp": {
+        "widths": Param(list, [64, 64], item=int, check=at_least(1), help="units per dense block"),
+        "placement": _PLACEMENT,
+    },
+}
+
+TRAINING: Mapping[str, Param] = {
+    "epochs": Param(int, 3, at_least(1)),
+    "batch_size": Param(int, 32, at_least(1)),
+    "optimizer": Param(str, "sgd", choices=("sgd", "adam")),
+    "learning_rate": Param(float, 0.05, positive),
+    "sgd_momentum": Param(float, 0.9, in_unit_interval, help="the optimizer's momentum, not BN's"),
+}
+
+TIMING: Mapping[str, Param] = {
+    "min_rounds": Param(int, 5, at_least(1)),
+    "max_time": Param(float, 0.25, positive, help="seconds pytest-benchmark spends per measurement"),
+    "warmup_rounds": Param(int, 3, at_least(0), help="untimed calls after tracing, before timing"),
+}
+QUICK_TIMING = {"min_rounds": 2, "max_time": 0.02, "warmup_rounds": 1}
+
+DEVICES = ("cpu", "gpu")

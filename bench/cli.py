@@ -1,0 +1,118 @@
+"""``normbench run | check | report``: parse arguments, call the library, turn errors into one line.
+
+Bad input exits 2 with one ``normbench: error: ...`` line and no traceback. Nothing heavy is
+imported here: TensorFlow loads only when ``run`` reaches a case that trains.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from bench.errors import NormbenchError
+
+DEFAULT_SUITES = Path("suites")
+DEFAULT_RESULTS = Path("results")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="normbench", description="Benchmark normalization layers in Keras.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run suites and write records and a report")
+    run.add_argument("suites", nargs="*", help=f"suite files (default: every {DEFAULT_SUITES}/*.yaml)")
+    run.add_argument("--quick", action="store_true", help="one seed, short timing, the suites' quick overrides")
+    run.add_argument("--resume", metavar="RUN", help="finish an earlier run (its id, its path, or 'latest')")
+    run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
+    run.add_argument("--no-report", action="store_true", help="skip rendering the HTML report")
+
+    check = commands.add_parser("check", help="validate suite files without running them")
+    check.add_argument("suites", nargs="*", help=f"suite files (default: every {DEFAULT_SUITES}/*.yaml)")
+    check.add_argument("--quick", action="store_true", help="count the quick variant's cases")
+
+    report = commands.add_parser("report", help="render the HTML report of one or more runs")
+    report.add_argument("runs", nargs="*", help="run ids or directories (default: latest)")
+    report.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
+    report.add_argument("-o", "--output", type=Path, help="where to write the HTML (default: the first run's report.html)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except NormbenchError as exc:
+        print(f"normbench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_check(args) -> int:
+    from bench.suite import expand, load_suites
+
+    suites = load_suites(_suite_paths(args.suites))
+    for suite in suites:
+        cases = expand(suite, args.quick)
+        print(f"{suite.source}: ok: suite {suite.name!r}, {len(cases)} cases"
+              f"{' (quick)' if args.quick else ''}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from bench import runner
+    from bench.store import RunStore
+    from bench.suite import load_suites
+    from bench.suite.loader import suite_from_document
+
+    if args.resume:
+        if args.suites or args.quick:
+            raise NormbenchError("--resume runs the suites the run was started with; give no suite files or --quick")
+        store = RunStore.open(args.results, args.resume)
+        info = store.read_info()
+        suites = [suite_from_document(s["document"], s["source"], s["sha256"]) for s in info["suites"]]
+        quick = bool(info.get("quick"))
+        store.update_info(state="running", resumed_at=runner.records.now())
+    else:
+        suites = load_suites(_suite_paths(args.suites))
+        quick = args.quick
+        store = RunStore.create(args.results, runner.run_info(suites, quick))
+
+    result = runner.run_cases(store, suites, quick)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items())) or "nothing new"
+    if result.interrupted:
+        print(f"normbench: interrupted; finished cases are kept in {store.path} ({summary}).\n"
+              f"normbench: resume with: normbench run --resume {store.run_id}", file=sys.stderr)
+        return 130
+    print(f"normbench: run {store.run_id} finished: {summary}", file=sys.stderr)
+    if not args.no_report:
+        from report import write_report
+
+        print(f"report: {write_report([store])}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from bench.store import RunStore
+    from report import write_report
+
+    stores = [RunStore.open(args.results, run) for run in (args.runs or ["latest"])]
+    for store in stores:
+        for problem in store.load().problems:
+            print(f"normbench: warning: {problem}", file=sys.stderr)
+    print(f"report: {write_report(stores, args.output)}")
+    return 0
+
+
+def _suite_paths(given: Sequence[str]) -> list[Path]:
+    if given:
+        return [Path(p) for p in given]
+    if not DEFAULT_SUITES.is_dir():
+        raise NormbenchError(f"no suite files given and ./{DEFAULT_SUITES} does not exist")
+    paths = sorted([*DEFAULT_SUITES.glob("*.yaml"), *DEFAULT_SUITES.glob("*.yml")])
+    if not paths:
+        raise NormbenchError(f"no suite files given and ./{DEFAULT_SUITES} has no *.yaml files")
+    return paths
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "report": cmd_report}

@@ -1,0 +1,50 @@
+"""Datasets that need no download: scikit-learn's bundled digits and seeded synthetic images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """NHWC float32 images and int32 labels, split once with a fixed seed."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: int
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.x_train.shape[1:])
+
+
+def load_dataset(name: str, options: dict) -> Dataset:
+    """Build a dataset by catalog name; the split never depends on the case's seed, so every case of
+    a suite is trained and tested on the same examples."""
+    if name == "digits":
+        from bench.data.digits import load_digits
+
+        return load_digits(**options)
+    if name == "synthetic":
+        from bench.data.synthetic import make_synthetic
+
+        return make_synthetic(**options)
+    raise ValueError(f"unknown dataset {name!r}")
+
+
+def split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, classes: int) -> Dataset:
+    """A stratified split (each class keeps its share in train and test)."""
+    rng = np.random.default_rng(seed)
+    train_idx, test_idx = [], []
+    for label in range(classes):
+        idx = rng.permutation(np.flatnonzero(y == label))
+        n_test = int(round(len(idx) * test_fraction))
+        test_idx.append(idx[:n_test])
+        train_idx.append(idx[n_test:])
+    train = rng.permutation(np.concatenate(train_idx))
+    test = np.sort(np.concatenate(test_idx))
+    return Dataset(x[train], y[train], x[test], y[test], classes)

@@ -1,0 +1,29 @@
+"""The errors normbench turns into one-line messages and a non-zero exit instead of a traceback."""
+
+
+class NormbenchError(Exception):
+    """A problem the user can fix (bad input, missing run); the CLI prints it and exits 2."""
+
+
+class SuiteError(NormbenchError):
+    """A suite file that cannot run, located by file and field.
+
+    ``str()`` gives the one line the CLI prints, e.g.
+    ``suites/eps.yaml: grid.epsilon[2]: must be > 0, got -1``.
+    """
+
+    def __init__(self, source: str, field: str, message: str):
+        self.source = source
+        self.field = field
+        self.message = message
+        where = f"{source}: {field}: " if field else f"{source}: "
+        super().__init__(where + message)
+
+
+class FieldError(ValueError):
+    """A bad value at a field path; the suite loader adds the file name and re-raises as SuiteError."""
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")

@@ -1,0 +1,71 @@
+"""Time a step function with pytest-benchmark's calibrated rounds, outside of a pytest session.
+
+pytest-benchmark normally runs as a fixture inside pytest; here its ``BenchmarkFixture`` is driven
+directly so each case can be timed in the middle of a run, and its ``Metadata`` objects are written
+in pytest-benchmark's own JSON layout so ``pytest-benchmark compare`` reads normbench runs.
+Warm-up calls happen before the fixture starts, so tracing never falls inside a timed round.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+from pytest_benchmark.fixture import BenchmarkFixture
+from pytest_benchmark.logger import Logger
+from pytest_benchmark.stats import Metadata
+from pytest_benchmark.utils import NameWrapper
+
+
+@dataclass(frozen=True)
+class _Node:
+    """The two attributes of a pytest item that BenchmarkFixture reads."""
+
+    name: str
+    nodeid: str
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds per call, with spread, and pytest-benchmark's own record of the measurement."""
+
+    median: float
+    iqr: float
+    stddev: float
+    min: float
+    max: float
+    rounds: int
+    iterations: int
+    benchmark: dict
+
+    def summary(self) -> dict:
+        return {"median": self.median, "iqr": self.iqr, "stddev": self.stddev, "min": self.min,
+                "max": self.max, "rounds": self.rounds, "iterations": self.iterations}
+
+
+def time_calls(fn: Callable[[], object], *, name: str, fullname: str, group: str, min_rounds: int,
+               max_time: float, warmup_rounds: int, extra_info: dict | None = None) -> Timing:
+    """Call ``fn`` ``warmup_rounds`` times untimed, then let pytest-benchmark calibrate and time it.
+
+    ``fn`` must block until its result is ready (e.g. end with ``.numpy()``), so the clock is read
+    after the work, not after it was queued.
+    """
+    for _ in range(warmup_rounds):
+        fn()
+    collected: list[Metadata] = []
+    fixture = BenchmarkFixture(
+        _Node(name, fullname), disable_gc=False, timer=NameWrapper(time.perf_counter),
+        min_rounds=min_rounds, min_time=0.000005, max_time=max_time, precision=None, confidence=None,
+        warmup=False, warmup_iterations=0, calibration_precision=10, add_stats=collected.append,
+        logger=Logger(Logger.QUIET), warner=warnings.warn, disabled=False, cprofile=False,
+        cprofile_loops=None, cprofile_dump=None, group=group,
+    )
+    fixture.extra_info.update(extra_info or {})
+    fixture(fn)
+    meta = collected[0]
+    stats = meta.stats
+    return Timing(median=stats.median, iqr=stats.iqr, stddev=stats.stddev, min=stats.min,
+                  max=stats.max, rounds=stats.rounds, iterations=meta.iterations,
+                  benchmark=meta.as_dict(include_data=True))

@@ -1,0 +1,76 @@
+"""Train with per-step losses kept, and evaluate in both BatchNorm modes.
+
+Each epoch runs inside one ``tf.function`` (a ``tf.range`` loop over pre-shuffled index batches),
+so tiny batch sizes measure the model, not Python's per-call overhead. The loss of every step is
+kept so NaN incidence counts steps, not epochs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+
+def make_optimizer(training: dict) -> keras.optimizers.Optimizer:
+    if training["optimizer"] == "adam":
+        return keras.optimizers.Adam(learning_rate=training["learning_rate"])
+    return keras.optimizers.SGD(learning_rate=training["learning_rate"], momentum=training["sgd_momentum"])
+
+
+class Trainer:
+    """Owns the traced step functions of one model, so training and timing share one trace."""
+
+    def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer):
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        optimizer.build(model.trainable_variables)
+        self.train_step = tf.function(self._train_step)
+        self.predict_step = tf.function(self._predict_step)
+        self._run_epoch = tf.function(self._epoch)
+
+    def _train_step(self, x, y):
+        with tf.GradientTape() as tape:
+            logits = self.model(x, training=True)
+            loss = self.loss_fn(y, logits)
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        self.optimizer.apply(grads, self.model.trainable_variables)
+        return loss
+
+    def _predict_step(self, x, training):
+        return tf.argmax(self.model(x, training=training), axis=-1, output_type=tf.int32)
+
+    def _epoch(self, x, y, batches):
+        losses = tf.TensorArray(tf.float32, size=tf.shape(batches)[0])
+        for i in tf.range(tf.shape(batches)[0]):
+            idx = batches[i]
+            losses = losses.write(i, self._train_step(tf.gather(x, idx), tf.gather(y, idx)))
+        return losses.stack()
+
+    def fit(self, x: np.ndarray, y: np.ndarray, batch_size: int, epochs: int, seed: int) -> np.ndarray:
+        """Train with a remainder-free shuffle per epoch; returns every step's loss in order.
+
+        The partial last batch is dropped: a batch of one would make BatchNorm's variance zero and
+        mix a different batch size into the measurement.
+        """
+        steps = len(x) // batch_size
+        if steps < 1:
+            raise ValueError(f"batch_size {batch_size} is larger than the {len(x)} training examples")
+        rng = np.random.default_rng(seed)
+        x_t, y_t = tf.constant(x), tf.constant(y)
+        losses = []
+        for _ in range(epochs):
+            order = rng.permutation(len(x))[: steps * batch_size].reshape(steps, batch_size)
+            losses.append(self._run_epoch(x_t, y_t, tf.constant(order, tf.int32)).numpy())
+        return np.concatenate(losses)
+
+    def predict(self, x: np.ndarray, batch_size: int, training: bool) -> np.ndarray:
+        """Class predictions in batches of ``batch_size``; ``training=True`` is the article's mistake
+        of evaluating with batch statistics (it also moves BN's moving averages, so call it last)."""
+        out = [self.predict_step(tf.constant(x[i:i + batch_size]), training).numpy()
+               for i in range(0, len(x), batch_size)]
+        return np.concatenate(out)
+
+    def weights_finite(self) -> bool:
+        return all(bool(np.isfinite(w.numpy()).all()) for w in self.model.weights)

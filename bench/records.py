@@ -1,0 +1,91 @@
+"""The one result-record schema: every case, whatever happened to it, becomes one of these.
+
+A record is a flat JSON object. ``FIELDS`` lists every key in order with what it means; the
+README's field table and the report read it from here. Bump ``SCHEMA_VERSION`` when a field changes
+meaning, and teach :func:`upgrade` to read the old version.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "nan", "failed", "skipped")
+
+FIELDS: dict[str, str] = {
+    "schema_version": "version of this record layout",
+    "run_id": "the run directory's name",
+    "suite": "suite name",
+    "case_id": "suite/normalizer/axis=value,.../seed=N/device: unique within a run",
+    "normalizer": "the normalizer's label in the suite",
+    "kind": "the normalizer kind (batch, group, layer, none)",
+    "device": "cpu or gpu",
+    "seed": "seed for weights and shuffling",
+    "batch_size": "training (and training-mode evaluation) batch size",
+    "epsilon": "normalizer epsilon; null where the kind has none",
+    "momentum": "BatchNorm moving-average momentum; null where not applicable",
+    "groups": "GroupNorm group count; null where not applicable",
+    "learning_rate": "optimizer learning rate",
+    "epochs": "training epochs",
+    "optimizer": "sgd or adam",
+    "placement": "normalizer before or after the activation",
+    "dataset": "dataset name",
+    "model": "model family (cnn, mlp)",
+    "axes": "the grid-axis values of this case",
+    "not_applicable": "grid axes that do not apply to this normalizer",
+    "status": "ok | nan (training diverged) | failed (an error) | skipped (not run, see error)",
+    "error": "why the case failed or was skipped; null when ok or nan",
+    "test_accuracy": "test accuracy in inference mode (training=False, moving averages)",
+    "test_accuracy_training_mode": "test accuracy called with training=True (batch statistics)",
+    "nan_rate": "fraction of training steps whose loss was not finite",
+    "first_nan_step": "0-based index of the first non-finite loss, or null",
+    "weights_finite": "whether every weight was finite after training",
+    "steps": "training steps run",
+    "final_loss": "mean loss over the last 10% of steps; null if not finite",
+    "train_samples_per_sec": "training throughput: batch_size / median train-step time",
+    "infer_samples_per_sec": "inference throughput: batch_size / median predict-step time",
+    "train_step_seconds": "train-step timing: median, iqr, stddev, min, max, rounds, iterations",
+    "infer_step_seconds": "predict-step timing, same keys",
+    "train_seconds": "wall time of the training loop (tracing included)",
+    "case_seconds": "wall time of the whole case",
+    "started_at": "UTC start time, ISO 8601",
+    "finished_at": "UTC end time, ISO 8601",
+}
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_record(case, run_id: str) -> dict[str, Any]:
+    """A record for ``case`` with its identity filled and every measurement still null."""
+    record = dict.fromkeys(FIELDS)
+    options = case.normalizer_options
+    record.update(
+        schema_version=SCHEMA_VERSION, run_id=run_id, suite=case.suite, case_id=case.case_id,
+        normalizer=case.normalizer, kind=case.kind, device=case.device, seed=case.seed,
+        batch_size=case.training["batch_size"], epsilon=options.get("epsilon"),
+        momentum=options.get("momentum"), groups=options.get("groups"),
+        learning_rate=case.training["learning_rate"], epochs=case.training["epochs"],
+        optimizer=case.training["optimizer"], placement=case.model_options.get("placement"),
+        dataset=case.dataset, model=case.model, axes=dict(case.axes),
+        not_applicable=list(case.not_applicable), started_at=now(),
+    )
+    return record
+
+
+def skipped(case, run_id: str, reason: str) -> dict[str, Any]:
+    record = new_record(case, run_id)
+    record.update(status="skipped", error=reason, finished_at=record["started_at"])
+    return record
+
+
+def upgrade(record: dict[str, Any]) -> dict[str, Any]:
+    """Bring a stored record to the current schema; missing fields read as null."""
+    version = record.get("schema_version")
+    if version is not None and version > SCHEMA_VERSION:
+        raise ValueError(f"record schema {version} is newer than this normbench ({SCHEMA_VERSION})")
+    full = dict.fromkeys(FIELDS)
+    full.update(record)
+    return full

@@ -1,0 +1,222 @@
+"""A run's directory: records appended one by one, never overwritten, readable after any crash.
+
+Layout of ``results/<run-id>/``:
+
+- ``cases.jsonl``     one record per line, appended and fsynced as each case finishes
+- ``run.json``        provenance: versions, machine, commit, argv, the suites' full text, state
+- ``benchmarks.json`` pytest-benchmark's JSON layout (``pytest-benchmark compare`` reads it)
+- ``report.html``     the rendered report
+
+``results/latest`` is a symlink to the newest run, replaced atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable
+
+from bench.errors import NormbenchError
+from bench.records import upgrade
+
+CASES = "cases.jsonl"
+RUN = "run.json"
+BENCHMARKS = "benchmarks.json"
+REPORT = "report.html"
+LATEST = "latest"
+
+
+@dataclass
+class LoadedRecords:
+    records: list[dict]
+    problems: list[str] = field(default_factory=list)
+
+
+class RunStore:
+    """One run directory. Create with :meth:`create`, reopen (to resume or report) with :meth:`open`."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.run_id = self.path.name
+        self._needs_newline_check = True
+
+    # -- creating and finding runs -------------------------------------------------------------
+
+    @classmethod
+    def create(cls, results_dir: str | Path, info: dict[str, Any]) -> "RunStore":
+        results_dir = Path(results_dir)
+        ensure_writable(results_dir)
+        for _ in range(100):
+            run_id = datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+            try:
+                (results_dir / run_id).mkdir()
+            except FileExistsError:
+                continue
+            store = cls(results_dir / run_id)
+            store.write_info({**info, "run_id": run_id})
+            store.mark_latest()
+            return store
+        raise NormbenchError(f"{results_dir}: could not create a unique run directory")
+
+    @classmethod
+    def open(cls, results_dir: str | Path, run: str) -> "RunStore":
+        """Find a run by id, by path, or as ``latest``."""
+        candidate = Path(run)
+        path = candidate if (candidate / RUN).is_file() else Path(results_dir) / run
+        if not (path / RUN).is_file():
+            raise NormbenchError(f"{path}: not a normbench run (no {RUN}); "
+                                 f"runs live under {results_dir}/<run-id>/")
+        return cls(path.resolve())
+
+    def mark_latest(self) -> None:
+        link = self.path.parent / LATEST
+        tmp = self.path.parent / f".{LATEST}-{secrets.token_hex(4)}"
+        os.symlink(self.run_id, tmp)
+        os.replace(tmp, link)
+
+    # -- run.json ------------------------------------------------------------------------------
+
+    def read_info(self) -> dict[str, Any]:
+        try:
+            return json.loads((self.path / RUN).read_text())
+        except (OSError, ValueError) as exc:
+            raise NormbenchError(f"{self.path / RUN}: unreadable ({exc})") from None
+
+    def write_info(self, info: dict[str, Any]) -> None:
+        atomic_write(self.path / RUN, json.dumps(clean(info), indent=2) + "\n")
+
+    def update_info(self, **changes: Any) -> None:
+        self.write_info({**self.read_info(), **changes})
+
+    # -- cases.jsonl ---------------------------------------------------------------------------
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Append one record as one line and fsync it, so a crash costs at most the case in flight.
+
+        A torn last line (a kill mid-write) is ended with a newline first, so it cannot swallow the
+        next record.
+        """
+        line = json.dumps(clean(record), ensure_ascii=False) + "\n"
+        path = self.path / CASES
+        with open(path, "ab") as fh:
+            if self._needs_newline_check:
+                self._needs_newline_check = False
+                if fh.tell() > 0 and _last_byte(path) != b"\n":
+                    fh.write(b"\n")
+            fh.write(line.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def load(self) -> LoadedRecords:
+        return load_records(self.path / CASES)
+
+    def finished_case_ids(self) -> set[str]:
+        return {r["case_id"] for r in self.load().records if r.get("case_id")}
+
+    # -- benchmarks.json -----------------------------------------------------------------------
+
+    def add_benchmarks(self, benchmarks: Iterable[dict], machine_info: dict, commit_info: dict) -> None:
+        """Rewrite the pytest-benchmark file with the new entries added (atomically: never half-written)."""
+        benchmarks = list(benchmarks)
+        if not benchmarks:
+            return
+        path = self.path / BENCHMARKS
+        try:
+            existing = json.loads(path.read_text())["benchmarks"]
+        except (OSError, ValueError, KeyError, TypeError):
+            existing = []
+        from pytest_benchmark import __version__ as pytest_benchmark_version
+
+        document = {"machine_info": machine_info, "commit_info": commit_info,
+                    "benchmarks": existing + benchmarks,
+                    "datetime": datetime.now().astimezone().isoformat(), "version": pytest_benchmark_version}
+        atomic_write(path, json.dumps(clean(document), indent=1) + "\n")
+
+
+def load_records(path: Path) -> LoadedRecords:
+    """Every intact record of a ``cases.jsonl``; broken lines are reported, not fatal.
+
+    A later record for the same case id replaces an earlier one, so a file never yields duplicates.
+    """
+    loaded = LoadedRecords([])
+    try:
+        text = Path(path).read_bytes().decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return loaded
+    except OSError as exc:
+        raise NormbenchError(f"{path}: unreadable ({exc.strerror or exc})") from None
+    by_id: dict[str, dict] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not isinstance(record.get("case_id"), str):
+                raise ValueError("not a record with a case_id")
+            record = upgrade(record)
+        except ValueError as exc:
+            loaded.problems.append(f"{path}:{number}: skipped a broken line ({_short(str(exc))})")
+            continue
+        by_id[record["case_id"]] = record
+    loaded.records = list(by_id.values())
+    return loaded
+
+
+def ensure_writable(results_dir: Path) -> None:
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=results_dir):
+            pass
+    except OSError as exc:
+        raise NormbenchError(f"{results_dir}: results directory is not writable "
+                             f"({exc.strerror or exc})") from None
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so readers see the old or the new file, never half."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide reports from other users
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def clean(value: Any) -> Any:
+    """JSON has no NaN or infinity: store them as null so every line stays strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return clean(value.item())
+    return value
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _last_byte(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:77] + "..."

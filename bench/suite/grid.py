@@ -1,0 +1,101 @@
+"""Expand a suite's grid into cases, one trained-and-measured model each.
+
+An axis applies to a case when the case's normalizer, the model or the training loop uses it.
+Axes that do not apply (momentum for LayerNorm) do not multiply that normalizer's cases; they are
+listed in ``Case.not_applicable`` so records and the report can say so.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bench import catalog
+from bench.suite.spec import NormalizerSpec, Suite
+
+
+@dataclass(frozen=True)
+class Case:
+    """Everything needed to run one case, fully resolved, as plain data (JSON- and pickle-friendly)."""
+
+    case_id: str
+    suite: str
+    normalizer: str
+    kind: str
+    normalizer_options: dict[str, Any]
+    dataset: str
+    dataset_options: dict[str, Any]
+    model: str
+    model_options: dict[str, Any]
+    training: dict[str, Any]
+    timing: dict[str, Any]
+    axes: dict[str, Any]
+    not_applicable: tuple[str, ...]
+    seed: int
+    device: str
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["not_applicable"] = list(self.not_applicable)
+        return data
+
+
+def expand(suite: Suite, quick: bool = False) -> list[Case]:
+    """All cases of ``suite`` (its quick variant when ``quick``), devices outermost so a CPU-only
+    machine finishes its real work before listing the skipped GPU cases."""
+    if quick and suite.quick is not None:
+        suite = suite.quick
+    cases = []
+    for device in suite.devices:
+        for spec in suite.normalizers:
+            applicable = [a for a in suite.grid if _applies(a, spec, suite)]
+            skipped = tuple(a for a in suite.grid if a not in applicable)
+            for values in itertools.product(*(suite.grid[a] for a in applicable)):
+                axes = dict(zip(applicable, values))
+                for seed in suite.seeds:
+                    cases.append(_case(suite, spec, axes, skipped, seed, device))
+    return cases
+
+
+def _applies(axis: str, spec: NormalizerSpec, suite: Suite) -> bool:
+    return (axis in catalog.TRAINING or axis in catalog.MODELS[suite.model.name]
+            or axis in catalog.NORMALIZERS[spec.kind].options)
+
+
+def _case(suite: Suite, spec: NormalizerSpec, axes: dict, not_applicable: tuple, seed: int,
+          device: str) -> Case:
+    def overridden(base: dict, owner_keys) -> dict:
+        return {**base, **{k: v for k, v in axes.items() if k in owner_keys}}
+
+    return Case(
+        case_id=case_id(suite.name, spec.label, axes, seed, device),
+        suite=suite.name,
+        normalizer=spec.label,
+        kind=spec.kind,
+        normalizer_options=overridden(spec.options, catalog.NORMALIZERS[spec.kind].options),
+        dataset=suite.dataset.name,
+        dataset_options=dict(suite.dataset.options),
+        model=suite.model.name,
+        model_options=overridden(suite.model.options, catalog.MODELS[suite.model.name]),
+        training=overridden(suite.training, catalog.TRAINING),
+        timing=dict(suite.timing),
+        axes=axes,
+        not_applicable=not_applicable,
+        seed=seed,
+        device=device,
+    )
+
+
+def case_id(suite: str, label: str, axes: dict, seed: int, device: str) -> str:
+    """A stable, readable identity: what resume matches on and what the report shows."""
+    settings = ",".join(f"{k}={format_value(v)}" for k, v in axes.items()) or "default"
+    return f"{suite}/{label}/{settings}/seed={seed}/{device}"
+
+
+def format_value(value: Any) -> str:
+    if isinstance(value, float):
+        return format(value, "g")
+    if isinstance(value, list):
+        return "x".join(format_value(v) for v in value)
+    return str(value).lower() if isinstance(value, bool) else str(value)

@@ -1,0 +1,248 @@
+"""Read suite files and reject anything that cannot run, before anything runs.
+
+Every problem becomes a :class:`~bench.errors.SuiteError` whose text names the file, the field path
+and the bad value, e.g. ``suites/eps.yaml: grid.epsilon[2]: must be > 0, got -1``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from bench import catalog
+from bench.errors import FieldError, SuiteError
+from bench.params import Param, parse_options
+from bench.suite.spec import Component, NormalizerSpec, Suite
+
+TOP_LEVEL = ("name", "description", "dataset", "model", "training", "normalizers", "grid", "seeds",
+             "devices", "timing", "quick")
+QUICK_SECTIONS = ("dataset", "model", "training", "normalizers", "grid", "seeds", "timing")
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_SUITE_BYTES = 1_000_000
+
+
+def load_suites(paths: Iterable[str | Path]) -> list[Suite]:
+    """Load several suites; their names must be unique because case ids start with them."""
+    suites = [load_suite(p) for p in paths]
+    seen: dict[str, str] = {}
+    for suite in suites:
+        if suite.name in seen:
+            raise SuiteError(suite.source, "name", f"{suite.name!r} is also the name of {seen[suite.name]}")
+        seen[suite.name] = suite.source
+    return suites
+
+
+def load_suite(path: str | Path) -> Suite:
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise SuiteError(source, "", f"cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SUITE_BYTES:
+        raise SuiteError(source, "", f"too large ({len(raw)} bytes; a suite is at most {MAX_SUITE_BYTES})")
+    try:
+        document = yaml.safe_load(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise SuiteError(source, "", "not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        raise SuiteError(source, "", f"not valid YAML: {_yaml_problem(exc)}") from None
+    return suite_from_document(document, source, hashlib.sha256(raw).hexdigest())
+
+
+def suite_from_document(document: Any, source: str, sha256: str = "") -> Suite:
+    """Validate an already-parsed suite document (also used to resume from a run's stored copy)."""
+    try:
+        return _parse(document, source, sha256, allow_quick=True)
+    except FieldError as exc:
+        raise SuiteError(source, exc.field, exc.message) from None
+
+
+def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
+    if not isinstance(document, Mapping):
+        raise FieldError("", f"must be a mapping of suite fields, got {_short(document)}")
+    allowed = TOP_LEVEL if allow_quick else TOP_LEVEL[:-1]
+    for key in document:
+        if key not in allowed:
+            raise FieldError(str(key), f"unknown key (known: {', '.join(allowed)})")
+    name = _required_text(document, "name")
+    if not NAME_PATTERN.match(name):
+        raise FieldError("name", f"use letters, digits, '_', '.' and '-' only, got {name!r}")
+    description = document.get("description", "")
+    if not isinstance(description, str):
+        raise FieldError("description", f"must be a string, got {_short(description)}")
+
+    dataset = _component(document.get("dataset", "digits"), "dataset", catalog.DATASETS)
+    model = _component(document.get("model", "cnn"), "model", catalog.MODELS)
+    normalizers = _normalizers(document.get("normalizers"))
+    training_raw = document.get("training") or {}
+    training = parse_options(catalog.TRAINING, training_raw, "training")
+    grid = _grid(document.get("grid") or {}, normalizers, model, training_raw, document["normalizers"])
+    _check_groups_fit(normalizers, grid, model)
+    seeds = tuple(Param(list, [0], item=int).parse(document.get("seeds", [0]), "seeds"))
+    if len(set(seeds)) != len(seeds):
+        raise FieldError("seeds", f"must not repeat a seed, got {list(seeds)}")
+    devices = tuple(Param(list, ["cpu"], item=str, choices=catalog.DEVICES)
+                    .parse(document.get("devices", list(catalog.DEVICES)), "devices"))
+    timing = parse_options(catalog.TIMING, document.get("timing"), "timing")
+
+    quick = None
+    if allow_quick:
+        quick_document = _quick_document(document)
+        try:
+            quick = _parse(quick_document, source, sha256, allow_quick=False)
+        except FieldError as exc:
+            raise FieldError(f"quick: {exc.field}" if exc.field else "quick", exc.message) from None
+    return Suite(name=name, description=description.strip(), source=source, sha256=sha256,
+                 document=dict(document), dataset=dataset, model=model, training=training,
+                 normalizers=normalizers, grid=grid, seeds=seeds, devices=devices, timing=timing,
+                 quick=quick)
+
+
+def _quick_document(document: Mapping) -> dict:
+    """The suite as ``--quick`` runs it: one seed, short timing, then the suite's own ``quick`` overrides.
+
+    Each override section is merged key by key over the full suite's section, so ``quick: {grid:
+    {batch_size: [8, 64]}}`` shortens one axis and keeps the others.
+    """
+    overrides = document.get("quick") or {}
+    if not isinstance(overrides, Mapping):
+        raise FieldError("quick", f"must be a mapping, got {_short(overrides)}")
+    for key in overrides:
+        if key not in QUICK_SECTIONS:
+            raise FieldError(f"quick.{key}", f"cannot be overridden (can: {', '.join(QUICK_SECTIONS)})")
+    merged = {k: v for k, v in document.items() if k != "quick"}
+    seeds = document.get("seeds", [0])
+    merged["seeds"] = seeds[:1] if isinstance(seeds, list) else seeds
+    merged["timing"] = {**(document.get("timing") or {}), **catalog.QUICK_TIMING}
+    for section, values in overrides.items():
+        base = merged.get(section)
+        if isinstance(base, Mapping) and isinstance(values, Mapping):
+            merged[section] = {**base, **values}
+        else:
+            merged[section] = values
+    return merged
+
+
+def _component(raw: Any, where: str, known: Mapping[str, Mapping[str, Param]]) -> Component:
+    if isinstance(raw, str):
+        raw = {"name": raw}
+    if not isinstance(raw, Mapping):
+        raise FieldError(where, f"must be a name or a mapping with 'name', got {_short(raw)}")
+    name = raw.get("name")
+    if name not in known:
+        raise FieldError(f"{where}.name", f"unknown {where} {name!r} (known: {', '.join(known)})")
+    options = {k: v for k, v in raw.items() if k != "name"}
+    return Component(name, parse_options(known[name], options, where))
+
+
+def _normalizers(raw: Any) -> tuple[NormalizerSpec, ...]:
+    if not isinstance(raw, Mapping) or not raw:
+        raise FieldError("normalizers", "must be a non-empty mapping of label: {kind, options}, "
+                                        f"got {_short(raw)}")
+    specs = []
+    for label, options in raw.items():
+        where = f"normalizers.{label}"
+        if not isinstance(label, str) or not NAME_PATTERN.match(label):
+            raise FieldError(where, "a label uses letters, digits, '_', '.' and '-' only")
+        options = dict(options or {}) if isinstance(options, Mapping) or options is None else options
+        if not isinstance(options, dict):
+            raise FieldError(where, f"must be a mapping of options, got {_short(options)}")
+        kind = options.pop("kind", label)
+        if kind not in catalog.NORMALIZERS:
+            raise FieldError(f"{where}.kind", f"unknown normalizer {kind!r} "
+                                              f"(known: {', '.join(catalog.NORMALIZERS)})")
+        parsed = parse_options(catalog.NORMALIZERS[kind].options, options, where)
+        specs.append(NormalizerSpec(label, kind, parsed))
+    return tuple(specs)
+
+
+def _grid(raw: Any, normalizers: tuple[NormalizerSpec, ...], model: Component,
+          training_raw: Mapping, normalizers_raw: Mapping) -> dict[str, list]:
+    """Validate each axis against every owner that uses it (training, model, or normalizer options)."""
+    if not isinstance(raw, Mapping):
+        raise FieldError("grid", f"must be a mapping of axis: [values], got {_short(raw)}")
+    grid = {}
+    for axis, values in raw.items():
+        where = f"grid.{axis}"
+        owners = _axis_owners(str(axis), normalizers, model)
+        if not owners:
+            raise FieldError(where, "not a training setting, model option or option of any normalizer "
+                                    f"in this suite (known axes: {', '.join(_known_axes(normalizers, model))})")
+        if not isinstance(values, list) or not values:
+            raise FieldError(where, f"must be a non-empty list of values, got {_short(values)}")
+        if axis in training_raw:
+            raise FieldError(f"training.{axis}", f"is also grid axis {where}; set it in one place")
+        for label, options in normalizers_raw.items():
+            if isinstance(options, Mapping) and axis in options:
+                raise FieldError(f"normalizers.{label}.{axis}", f"is also grid axis {where}; "
+                                                               "set it in one place")
+        parsed = []
+        for i, value in enumerate(values):
+            item_where = f"{where}[{i}]"
+            for param in owners:
+                value = param.parse(value, item_where)
+            parsed.append(value)
+        if len({repr(v) for v in parsed}) != len(parsed):
+            raise FieldError(where, f"repeats a value: {parsed}")
+        grid[str(axis)] = parsed
+    return grid
+
+
+def _axis_owners(axis: str, normalizers, model: Component) -> list[Param]:
+    owners = []
+    if axis in catalog.TRAINING:
+        owners.append(catalog.TRAINING[axis])
+    if axis in catalog.MODELS[model.name]:
+        owners.append(catalog.MODELS[model.name][axis])
+    for spec in normalizers:
+        option = catalog.NORMALIZERS[spec.kind].options.get(axis)
+        if option is not None and option not in owners:
+            owners.append(option)
+    return owners
+
+
+def _known_axes(normalizers, model: Component) -> list[str]:
+    names = [*catalog.TRAINING, *catalog.MODELS[model.name]]
+    for spec in normalizers:
+        names += [o for o in catalog.NORMALIZERS[spec.kind].options if o not in names]
+    return names
+
+
+def _check_groups_fit(normalizers, grid: Mapping[str, list], model: Component) -> None:
+    """GroupNorm splits channels into equal groups, so every group count must divide every width."""
+    widths_options = grid.get("widths", [model.options["widths"]])
+    for spec in normalizers:
+        if "groups" not in catalog.NORMALIZERS[spec.kind].options:
+            continue
+        if "groups" in grid:
+            candidates = [(f"grid.groups[{i}]", g) for i, g in enumerate(grid["groups"])]
+        else:
+            candidates = [(f"normalizers.{spec.label}.groups", spec.options["groups"])]
+        for where, groups in candidates:
+            for widths in widths_options:
+                bad = [w for w in widths if w % groups]
+                if bad:
+                    raise FieldError(where, f"{groups} groups do not divide the model's width {bad[0]} "
+                                            f"(widths {widths})")
+
+
+def _required_text(document: Mapping, key: str) -> str:
+    value = document.get(key)
+    if not isinstance(value, str) or not value:
+        raise FieldError(key, f"is required and must be a non-empty string, got {_short(value)}")
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{problem} (line {mark.line + 1})" if mark is not None else problem

@@ -1,0 +1,41 @@
+"""The typed form of a suite file, produced only by :mod:`bench.suite.loader`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Component:
+    """A named dataset or model with its validated options."""
+
+    name: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NormalizerSpec:
+    """One entry of a suite's ``normalizers`` mapping: a label, the kind it builds, fixed options."""
+
+    label: str
+    kind: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    description: str
+    source: str
+    sha256: str
+    document: dict[str, Any] = field(repr=False)
+    dataset: Component
+    model: Component
+    training: dict[str, Any]
+    normalizers: tuple[NormalizerSpec, ...]
+    grid: dict[str, list]
+    seeds: tuple[int, ...]
+    devices: tuple[str, ...]
+    timing: dict[str, Any]
+    quick: "Suite | None" = field(default=None, repr=False)

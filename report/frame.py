@@ -1,0 +1,54 @@
+"""Records (plain dicts) to one pandas DataFrame, the only input every figure and table reads."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import pandas as pd
+
+from bench.records import FIELDS
+
+TIMING_COLUMNS = {"train_step_seconds": "train", "infer_step_seconds": "infer"}
+
+
+def records_frame(records: Iterable[dict]) -> pd.DataFrame:
+    """One row per record, every schema field present, timing spreads flattened into columns
+    (``train_median_s``, ``train_iqr_s``, ...). Missing or malformed values become NaN, never errors."""
+    rows = []
+    for record in records:
+        row = {name: record.get(name) for name in FIELDS}
+        for column, phase in TIMING_COLUMNS.items():
+            timing = row.pop(column)
+            timing = timing if isinstance(timing, dict) else {}
+            for stat in ("median", "iqr", "stddev", "rounds"):
+                row[f"{phase}_{stat}_s" if stat != "rounds" else f"{phase}_rounds"] = timing.get(stat)
+        rows.append(row)
+    frame = pd.DataFrame(rows, columns=_columns())
+    numeric = ["batch_size", "epsilon", "momentum", "groups", "learning_rate", "epochs", "seed",
+               "test_accuracy", "test_accuracy_training_mode", "nan_rate", "first_nan_step", "steps",
+               "final_loss", "train_samples_per_sec", "infer_samples_per_sec", "train_seconds",
+               "case_seconds", "train_median_s", "train_iqr_s", "train_stddev_s", "train_rounds",
+               "infer_median_s", "infer_iqr_s", "infer_stddev_s", "infer_rounds"]
+    for column in numeric:
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    for column in ("suite", "normalizer", "kind", "device", "status", "case_id", "error"):
+        frame[column] = frame[column].map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    frame["accuracy_gap"] = frame["test_accuracy_training_mode"] - frame["test_accuracy"]
+    return frame
+
+
+def _columns() -> list[str]:
+    columns = [c for c in FIELDS if c not in TIMING_COLUMNS]
+    for phase in TIMING_COLUMNS.values():
+        columns += [f"{phase}_median_s", f"{phase}_iqr_s", f"{phase}_stddev_s", f"{phase}_rounds"]
+    return columns
+
+
+def varying(frame: pd.DataFrame, column: str) -> bool:
+    """Whether a suite's records take more than one value of ``column`` (a figure needs a real axis)."""
+    return frame[column].dropna().nunique() > 1
+
+
+def measured(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cases that trained (ok or diverged); failed and skipped ones have no numbers to plot."""
+    return frame[frame["status"].isin(["ok", "nan"])]

@@ -1,0 +1,93 @@
+"""Assemble run.json and records into one self-contained HTML file (figures inline as PNG data URIs,
+no network, every text value escaped by Jinja2's autoescape)."""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import jinja2
+
+from bench.store import REPORT, RunStore, atomic_write
+from report import figures, tables
+from report.frame import records_frame
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass
+class RunData:
+    """One run as the report sees it: its run.json, its intact records, and what could not be read."""
+
+    info: dict
+    records: list[dict]
+    problems: list[str]
+
+
+def load_run(store: RunStore) -> RunData:
+    loaded = store.load()
+    return RunData(store.read_info(), loaded.records, loaded.problems)
+
+
+def render_report(runs: Sequence[RunData]) -> str:
+    frame = records_frame(r for run in runs for r in run.records)
+    colours = figures.palette(frame["normalizer"].dropna())
+    suites = []
+    for name in _suite_order(runs, frame):
+        suite_frame = frame[frame["suite"] == name]
+        header, rows = tables.suite_summary(suite_frame)
+        suites.append({
+            "name": name,
+            "description": _description(runs, name),
+            "counts": tables.status_counts(suite_frame) if len(suite_frame) else {},
+            "figures": [f for f in (_figure(fn, suite_frame, colours) for fn in figures.FIGURES) if f],
+            "summary_header": header, "summary_rows": rows,
+        })
+    record_header, record_rows = tables.record_rows(frame)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    return env.get_template("report.html").render(
+        runs=[run.info for run in runs], suites=suites, counts=tables.status_counts(frame) if len(frame) else {},
+        record_header=record_header, record_rows=record_rows,
+        problems=[p for run in runs for p in run.problems],
+    )
+
+
+def write_report(stores: Sequence[RunStore], output: str | Path | None = None) -> Path:
+    """Render the runs' report and write it (by default into the first run's directory)."""
+    html = render_report([load_run(store) for store in stores])
+    path = Path(output) if output else stores[0].path / REPORT
+    atomic_write(path, html)
+    return path
+
+
+def _figure(fn, frame, colours) -> dict | None:
+    if frame.empty:
+        return None
+    fig = fn(frame, colours)
+    if fig is None:
+        return None
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
+    figures.close(fig)
+    return {"title": (fn.__doc__ or fn.__name__).strip().splitlines()[0],
+            "png": base64.b64encode(buffer.getvalue()).decode("ascii")}
+
+
+def _suite_order(runs: Sequence[RunData], frame) -> list[str]:
+    """Suites in the order the runs declared them, then any found only in records; a declared
+    suite with no records yet is still listed (shown as missing)."""
+    names = [s.get("name") for run in runs for s in run.info.get("suites", []) if isinstance(s, dict)]
+    names += [n for n in frame["suite"].dropna().unique()]
+    return list(dict.fromkeys(n for n in names if isinstance(n, str)))
+
+
+def _description(runs: Sequence[RunData], name: str) -> str:
+    for run in runs:
+        for suite in run.info.get("suites", []):
+            if isinstance(suite, dict) and suite.get("name") == name:
+                return str(suite.get("description") or "")
+    return ""

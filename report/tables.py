@@ -1,0 +1,75 @@
+"""Tables as lists of display rows (strings), so the template escapes every cell."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from report.frame import measured
+
+RECORD_COLUMNS = [
+    ("case_id", "case"), ("status", "status"), ("test_accuracy", "acc (inference)"),
+    ("test_accuracy_training_mode", "acc (training mode)"), ("nan_rate", "NaN rate"),
+    ("train_samples_per_sec", "train samples/s"), ("infer_samples_per_sec", "infer samples/s"),
+    ("case_seconds", "case s"), ("error", "error / reason"),
+]
+
+
+def suite_summary(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """One row per setting (device, normalizer, grid axes), aggregated over seeds."""
+    axes = _axes(frame)
+    keys = ["device", "normalizer", *axes]
+    data = measured(frame)
+    header = [*keys, "seeds", "acc (inference)", "acc (training mode)", "NaN rate", "train samples/s",
+              "infer samples/s"]
+    rows = []
+    if data.empty:
+        return header, rows
+    for key, group in data.groupby(keys, dropna=False, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append([*(_fmt(k) for k in key), str(len(group)),
+                     _mean_sd(group["test_accuracy"]), _mean_sd(group["test_accuracy_training_mode"]),
+                     _fmt(group["nan_rate"].mean()), _fmt(group["train_samples_per_sec"].median(), 0),
+                     _fmt(group["infer_samples_per_sec"].median(), 0)])
+    return header, rows
+
+
+def status_counts(frame: pd.DataFrame) -> dict[str, int]:
+    return {status: int(n) for status, n in frame["status"].fillna("unknown").value_counts().items()}
+
+
+def record_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    header = [title for _, title in RECORD_COLUMNS]
+    rows = [[_fmt(row[column]) for column, _ in RECORD_COLUMNS] for _, row in frame.iterrows()]
+    return header, rows
+
+
+def _axes(frame: pd.DataFrame) -> list[str]:
+    """The grid axes used in these records, in first-seen order."""
+    names: list[str] = []
+    for axes in frame["axes"]:
+        if isinstance(axes, dict):
+            names += [a for a in axes if a not in names]
+    return [a for a in names if a in frame.columns]
+
+
+def _mean_sd(values: pd.Series) -> str:
+    values = values.dropna()
+    if values.empty:
+        return ""
+    if len(values) == 1:
+        return f"{values.iloc[0]:.3f}"
+    return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
+
+
+def _fmt(value, digits: int = 3) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if digits == 0:
+            return f"{value:,.0f}"
+        return f"{value:.{digits}g}" if abs(value) < 1e-2 and value != 0 else f"{value:.{digits}f}".rstrip("0").rstrip(".")
+    return str(value)
