@@ -88,6 +88,9 @@ TRAINING: Mapping[str, Param] = {
     "optimizer": Param(str, "sgd", choices=("sgd", "adam")),
     "learning_rate": Param(float, 0.05, positive),
     "sgd_momentum": Param(float, 0.9, in_unit_interval, help="the optimizer's momentum, not BN's"),
+    "lr_scaling": Param(str, "none", choices=("none", "linear"),
+                        help="linear: learning_rate applies at reference_batch_size and scales with batch size"),
+    "reference_batch_size": Param(int, 32, at_least(1)),
 }
 
 TIMING: Mapping[str, Param] = {

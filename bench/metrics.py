@@ -29,6 +29,18 @@ def first_nonfinite_step(losses: Sequence[float]) -> int | None:
     return int(bad[0]) if bad.size else None
 
 
+def effective_learning_rate(learning_rate: float, batch_size: int, scaling: str,
+                            reference_batch_size: int) -> float:
+    """The rate the optimizer uses. ``linear`` is the linear scaling rule (Goyal et al., 2017,
+    "Accurate, Large Minibatch SGD"), also used by the Group Normalization paper's batch-size sweep:
+    each epoch then makes similar progress at every batch size."""
+    if scaling == "linear":
+        return learning_rate * batch_size / reference_batch_size
+    if scaling == "none":
+        return learning_rate
+    raise ValueError(f"unknown learning-rate scaling {scaling!r}")
+
+
 def samples_per_second(batch_size: int, seconds_per_step: float) -> float:
     if seconds_per_step <= 0 or not math.isfinite(seconds_per_step):
         raise ValueError(f"seconds per step must be positive and finite, got {seconds_per_step}")

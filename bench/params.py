@@ -11,30 +11,32 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from bench.errors import FieldError
+
 REQUIRED = object()
 
-# Checks return an error text (the part after "field: ") or None when the value is fine.
+# Checks return the broken requirement ("must be > 0") or None; Param adds ", got <value>".
 Check = Callable[[Any], "str | None"]
 
 
 def positive(value) -> str | None:
-    return None if value > 0 else f"must be > 0, got {value!r}"
+    return None if value > 0 else "must be > 0"
 
 
 def at_least(low) -> Check:
     def check(value):
-        return None if value >= low else f"must be >= {low}, got {value!r}"
+        return None if value >= low else f"must be >= {low}"
 
     return check
 
 
 def in_unit_interval(value) -> str | None:
     """For moving-average momentum: 1.0 would freeze the statistics at their initial values."""
-    return None if 0 <= value < 1 else f"must be in [0, 1), got {value!r}"
+    return None if 0 <= value < 1 else "must be in [0, 1)"
 
 
 def fraction_open(value) -> str | None:
-    return None if 0 < value < 1 else f"must be in (0, 1), got {value!r}"
+    return None if 0 < value < 1 else "must be in (0, 1)"
 
 
 _TYPE_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string", list: "a list"}
@@ -59,23 +61,22 @@ class Param:
         return self.default is REQUIRED
 
     def parse(self, value, where: str):
-        value = _coerce(self.type, value, where)
         if self.type is list:
-            if not value:
+            items = _coerce(list, value, where)
+            if not items:
                 raise FieldError(where, "must not be empty")
-            value = [self._check_one(_coerce(self.item, v, f"{where}[{i}]"), f"{where}[{i}]")
-                     for i, v in enumerate(value)]
-            return value
-        return self._check_one(value, where)
+            return [self._check_one(self.item, v, f"{where}[{i}]") for i, v in enumerate(items)]
+        return self._check_one(self.type, value, where)
 
-    def _check_one(self, value, where: str):
+    def _check_one(self, kind: type, raw, where: str):
+        value = _coerce(kind, raw, where)
         if self.choices and value not in self.choices:
             options = ", ".join(repr(c) for c in self.choices)
-            raise FieldError(where, f"must be one of {options}, got {value!r}")
+            raise FieldError(where, f"must be one of {options}, got {raw!r}")
         if self.check is not None:
             problem = self.check(value)
             if problem:
-                raise FieldError(where, problem)
+                raise FieldError(where, f"{problem}, got {raw!r}")
         return value
 
 

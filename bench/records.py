@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from bench.metrics import effective_learning_rate
+
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "nan", "failed", "skipped")
 
@@ -26,7 +28,8 @@ FIELDS: dict[str, str] = {
     "epsilon": "normalizer epsilon; null where the kind has none",
     "momentum": "BatchNorm moving-average momentum; null where not applicable",
     "groups": "GroupNorm group count; null where not applicable",
-    "learning_rate": "optimizer learning rate",
+    "learning_rate": "the learning rate the optimizer used (after lr_scaling)",
+    "base_learning_rate": "the suite's learning_rate before lr_scaling",
     "epochs": "training epochs",
     "optimizer": "sgd or adam",
     "placement": "normalizer before or after the activation",
@@ -61,14 +64,17 @@ def now() -> str:
 def new_record(case, run_id: str) -> dict[str, Any]:
     """A record for ``case`` with its identity filled and every measurement still null."""
     record = dict.fromkeys(FIELDS)
-    options = case.normalizer_options
+    options, training = case.normalizer_options, case.training
     record.update(
         schema_version=SCHEMA_VERSION, run_id=run_id, suite=case.suite, case_id=case.case_id,
         normalizer=case.normalizer, kind=case.kind, device=case.device, seed=case.seed,
-        batch_size=case.training["batch_size"], epsilon=options.get("epsilon"),
+        batch_size=training["batch_size"], epsilon=options.get("epsilon"),
         momentum=options.get("momentum"), groups=options.get("groups"),
-        learning_rate=case.training["learning_rate"], epochs=case.training["epochs"],
-        optimizer=case.training["optimizer"], placement=case.model_options.get("placement"),
+        learning_rate=effective_learning_rate(
+            training["learning_rate"], training["batch_size"], training["lr_scaling"],
+            training["reference_batch_size"]),
+        base_learning_rate=training["learning_rate"], epochs=training["epochs"],
+        optimizer=training["optimizer"], placement=case.model_options.get("placement"),
         dataset=case.dataset, model=case.model, axes=dict(case.axes),
         not_applicable=list(case.not_applicable), started_at=now(),
     )

@@ -25,7 +25,7 @@ def measure_case(case, dataset: Dataset, record: dict, benchmarks: list) -> dict
     with tf.device("/GPU:0" if case.device == "gpu" else "/CPU:0"):
         model = build_model(case.model, case.model_options, dataset.input_shape, dataset.classes,
                             case.kind, case.normalizer_options)
-        trainer = Trainer(model, make_optimizer(case.training))
+        trainer = Trainer(model, make_optimizer(case.training, record["learning_rate"]))
         batch = case.training["batch_size"]
         losses = trainer.fit(dataset.x_train, dataset.y_train, batch, case.training["epochs"], case.seed)
         record["train_seconds"] = time.perf_counter() - started

@@ -1,0 +1,21 @@
+import numpy as np
+
+from bench.data import load_dataset
+
+
+def test_digits_ships_with_scikit_learn_and_splits_stratified():
+    data = load_dataset("digits", {"test_fraction": 0.25, "input_scale": 1 / 16})
+    assert data.x_train.shape[1:] == (8, 8, 1) and data.x_train.dtype == np.float32
+    assert len(data.x_train) + len(data.x_test) == 1797
+    assert 0.0 <= data.x_train.min() and data.x_train.max() == 1.0
+    assert np.bincount(data.y_test, minlength=10).min() >= 40  # every class is tested
+
+
+def test_synthetic_is_seeded_and_shaped():
+    options = dict(samples=120, image_size=6, channels=3, classes=4, noise=0.3, test_fraction=0.25,
+                   input_scale=2.0)
+    first, second = load_dataset("synthetic", options), load_dataset("synthetic", options)
+    assert first.x_train.shape[1:] == (6, 6, 3) and first.classes == 4
+    assert len(first.x_train) + len(first.x_test) == 120 and len(first.x_test) == 4 * 8  # 25% of 30 per class
+    np.testing.assert_array_equal(first.x_train, second.x_train)
+    np.testing.assert_array_equal(first.y_test, second.y_test)

@@ -1,0 +1,50 @@
+from bench.suite import expand, load_suite
+from bench.suite.grid import case_id, format_value
+from tests.conftest import MINIMAL
+
+
+def test_axes_that_do_not_apply_do_not_multiply_cases(write_suite):
+    cases = expand(load_suite(write_suite(MINIMAL)))
+    by_normalizer = {}
+    for case in cases:
+        by_normalizer.setdefault(case.normalizer, []).append(case)
+    # batch: 2 batch sizes x 2 momenta x 2 seeds; group and layer ignore momentum
+    assert {k: len(v) for k, v in by_normalizer.items()} == {"batch": 8, "group": 4, "layer": 4}
+    assert all(c.not_applicable == ("momentum",) for c in by_normalizer["layer"])
+    assert all(c.not_applicable == () for c in by_normalizer["batch"])
+
+
+def test_axis_values_reach_the_right_settings(write_suite):
+    cases = expand(load_suite(write_suite(MINIMAL)))
+    case = next(c for c in cases if c.case_id == "demo/batch/batch_size=8,momentum=0.99/seed=1/cpu")
+    assert case.training["batch_size"] == 8
+    assert case.normalizer_options["momentum"] == 0.99
+    assert "momentum" not in case.training
+
+
+def test_case_ids_are_unique_and_quick_is_smaller(write_suite):
+    suite = load_suite(write_suite(MINIMAL.replace("devices: [cpu]", "devices: [cpu, gpu]")))
+    cases = expand(suite)
+    assert len({c.case_id for c in cases}) == len(cases) == 32
+    assert [c.device for c in cases[:16]] == ["cpu"] * 16
+    assert len(expand(suite, quick=True)) == 16  # one seed
+
+
+def test_model_option_axis(write_suite):
+    text = MINIMAL.replace("  momentum: [0.9, 0.99]", "  placement: [before, after]")
+    cases = expand(load_suite(write_suite(text)))
+    assert {c.model_options["placement"] for c in cases} == {"before", "after"}
+    assert all(c.not_applicable == () for c in cases)
+
+
+def test_case_id_format():
+    assert case_id("s", "bn", {"epsilon": 1e-8, "batch_size": 4}, 2, "gpu") == "s/bn/epsilon=1e-08,batch_size=4/seed=2/gpu"
+    assert case_id("s", "ln", {}, 0, "cpu") == "s/ln/default/seed=0/cpu"
+    assert format_value([16, 32]) == "16x32" and format_value(True) == "true"
+
+
+def test_case_to_dict_is_plain_data(write_suite):
+    import json
+
+    case = expand(load_suite(write_suite(MINIMAL)))[0]
+    assert json.loads(json.dumps(case.to_dict()))["case_id"] == case.case_id

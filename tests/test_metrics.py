@@ -1,0 +1,43 @@
+import math
+
+import pytest
+
+from bench import metrics
+
+
+def test_accuracy():
+    assert metrics.accuracy([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
+    with pytest.raises(ValueError):
+        metrics.accuracy([], [])
+
+
+def test_nan_rate_counts_nan_and_inf_steps():
+    assert metrics.nan_rate([0.5, float("nan"), float("inf"), 0.1]) == 0.5
+    assert metrics.nan_rate([1.0, 2.0]) == 0.0
+
+
+def test_first_nonfinite_step():
+    assert metrics.first_nonfinite_step([0.3, 0.2, float("-inf"), float("nan")]) == 2
+    assert metrics.first_nonfinite_step([0.3]) is None
+
+
+def test_samples_per_second():
+    assert metrics.samples_per_second(32, 0.004) == pytest.approx(8000.0)
+    with pytest.raises(ValueError):
+        metrics.samples_per_second(32, 0.0)
+
+
+def test_effective_learning_rate_linear_rule():
+    assert metrics.effective_learning_rate(0.1, 8, "linear", 32) == pytest.approx(0.025)
+    assert metrics.effective_learning_rate(0.1, 8, "none", 32) == 0.1
+
+
+def test_final_loss_averages_the_last_tenth():
+    losses = [10.0] * 90 + [1.0] * 5 + [3.0] * 5
+    assert metrics.final_loss(losses) == pytest.approx(2.0)
+    assert metrics.final_loss([1.0, float("nan")]) is None
+
+
+def test_relative_spread():
+    assert metrics.relative_spread(0.5, 2.0) == 0.25
+    assert math.isnan(metrics.relative_spread(0.5, 0.0))

@@ -1,0 +1,106 @@
+from pathlib import Path
+
+import pytest
+
+from bench.errors import SuiteError
+from bench.suite import load_suite, load_suites
+from tests.conftest import MINIMAL, ROOT
+
+SHIPPED = sorted((ROOT / "suites").glob("*.yaml"))
+
+
+def test_minimal_suite_gets_defaults(write_suite):
+    suite = load_suite(write_suite(MINIMAL))
+    assert suite.name == "demo"
+    assert suite.dataset.name == "digits" and suite.model.name == "cnn"
+    assert suite.training["optimizer"] == "sgd"
+    assert [n.label for n in suite.normalizers] == ["batch", "group", "layer"]
+    assert suite.normalizers[1].options["groups"] == 4
+    assert suite.grid == {"batch_size": [8, 32], "momentum": [0.9, 0.99]}
+    assert len(suite.sha256) == 64
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_suites_are_valid(path):
+    suite = load_suite(path)
+    assert suite.description, "a shipped suite says what it reveals"
+    assert suite.quick is not None
+
+
+def test_shipped_suites_include_the_three_classics():
+    assert {p.stem for p in SHIPPED} >= {"batch_size", "epsilon", "momentum"}
+
+
+BAD = [
+    ("grid:\n  epsilon: [1.0e-3, 0.1, -1]", "grid.epsilon[2]", "must be > 0, got -1"),
+    ("grid:\n  batch_size: [0]", "grid.batch_size[0]", "must be >= 1, got 0"),
+    ("grid:\n  momentum: [0.9, 1.0]", "grid.momentum[1]", "must be in [0, 1), got 1.0"),
+    ("grid:\n  colour: [1]", "grid.colour", "not a training setting"),
+    ("grid:\n  batch_size: 8", "grid.batch_size", "non-empty list"),
+    ("grid:\n  batch_size: [8, 8]", "grid.batch_size", "repeats a value"),
+    ("normalizers:\n  group: {groups: 5}", "normalizers.group.groups", "5 groups do not divide"),
+    ("normalizers:\n  group: {}\ngrid:\n  groups: [4, 3]", "grid.groups[1]", "3 groups do not divide"),
+    ("normalizers:\n  weird: {}", "normalizers.weird.kind", "unknown normalizer 'weird'"),
+    ("normalizers:\n  layer: {momentum: 0.9}", "normalizers.layer.momentum", "unknown key"),
+    ("normalizers: {}", "normalizers", "non-empty mapping"),
+    ("dataset: mnist", "dataset.name", "unknown dataset 'mnist'"),
+    ("model: {name: cnn, placement: middle}", "model.placement", "must be one of 'before', 'after'"),
+    ("training: {epochs: 0}", "training.epochs", "must be >= 1, got 0"),
+    ("training: {optimizer: rmsprop}", "training.optimizer", "must be one of"),
+    ("training: {batch_size: 8}\ngrid:\n  batch_size: [8]", "training.batch_size", "set it in one place"),
+    ("normalizers:\n  batch: {momentum: 0.9}\ngrid:\n  momentum: [0.9]", "normalizers.batch.momentum",
+     "set it in one place"),
+    ("seeds: [1, 1]", "seeds", "must not repeat"),
+    ("devices: [tpu]", "devices[0]", "must be one of 'cpu', 'gpu'"),
+    ("timing: {max_time: 0}", "timing.max_time", "must be > 0"),
+    ("colour: red", "colour", "unknown key"),
+    ("name: 'has space'", "name", "letters, digits"),
+    ("quick: {devices: [cpu]}", "quick.devices", "cannot be overridden"),
+    ("quick: {grid: {batch_size: [-2]}}", "quick: grid.batch_size[0]", "must be >= 1"),
+]
+
+
+@pytest.mark.parametrize("override, field, message", BAD, ids=[b[1] for b in BAD])
+def test_bad_values_name_file_field_and_value(write_suite, override, field, message):
+    base = {"name": "name: demo", "normalizers": "normalizers:\n  batch: {}\n  group: {groups: 4}"}
+    for key in base:
+        if override.startswith(f"{key}:") or f"\n{key}:" in override:
+            base[key] = ""
+    path = write_suite("\n".join([*base.values(), override]) + "\n")
+    with pytest.raises(SuiteError) as info:
+        load_suite(path)
+    assert info.value.field == field
+    assert message in info.value.message
+    assert str(info.value).startswith(f"{path}: {field}: ")
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name: [unclosed", "not valid YAML"),
+    ("!!python/object/apply:os.system ['echo hi']", "not valid YAML"),
+    ("- a list\n- not a mapping", "must be a mapping of suite fields"),
+    ("", "must be a mapping of suite fields"),
+])
+def test_unparseable_documents(write_suite, text, message):
+    with pytest.raises(SuiteError, match=message):
+        load_suite(write_suite(text))
+
+
+def test_missing_file():
+    with pytest.raises(SuiteError, match="cannot read"):
+        load_suite(Path("/nonexistent/suite.yaml"))
+
+
+def test_duplicate_suite_names_across_files(write_suite):
+    first = write_suite(MINIMAL, "a.yaml")
+    second = write_suite(MINIMAL, "b.yaml")
+    with pytest.raises(SuiteError, match="also the name of"):
+        load_suites([first, second])
+
+
+def test_quick_overrides_merge_per_key(write_suite):
+    suite = load_suite(write_suite(MINIMAL + "quick:\n  grid: {batch_size: [8]}\n  training: {epochs: 1}\n"))
+    assert suite.quick.grid == {"batch_size": [8], "momentum": [0.9, 0.99]}
+    assert suite.quick.seeds == (0,)
+    assert suite.quick.training["epochs"] == 1
+    assert suite.quick.timing["max_time"] < suite.timing["max_time"]
