@@ -9,10 +9,10 @@ from typing import TextIO
 
 
 class Progress:
-    def __init__(self, total: int, stream: TextIO = sys.stderr, interactive: bool | None = None):
+    def __init__(self, total: int, stream: TextIO | None = None, interactive: bool | None = None):
         self.total = total
         self.done = 0
-        self.stream = stream
+        self.stream = stream = stream or sys.stderr
         self.started = time.monotonic()
         interactive = stream.isatty() if interactive is None else interactive
         self._bar = None

@@ -46,4 +46,5 @@ def git_commit(cwd: str | Path = ".") -> dict:
 
 
 def argv() -> list[str]:
-    return [Path(sys.argv[0]).name, *sys.argv[1:]]
+    """The command as the user would retype it (``python -m bench`` and the script are the same)."""
+    return ["normbench", *sys.argv[1:]]

@@ -41,7 +41,8 @@ def run_info(suites: Sequence[Suite], quick: bool) -> dict:
     }
 
 
-def run_cases(store: RunStore, suites: Sequence[Suite], quick: bool, stream=sys.stderr) -> RunResult:
+def run_cases(store: RunStore, suites: Sequence[Suite], quick: bool, stream=None) -> RunResult:
+    stream = stream or sys.stderr  # looked up per call: tests and callers may swap sys.stderr
     cases = [case for suite in suites for case in expand(suite, quick)]
     done = store.finished_case_ids()
     todo = [case for case in cases if case.case_id not in done]

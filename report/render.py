@@ -61,7 +61,7 @@ def write_report(stores: Sequence[RunStore], output: str | Path | None = None) -
     html = render_report([load_run(store) for store in stores])
     path = Path(output) if output else stores[0].path / REPORT
     atomic_write(path, html)
-    return path
+    return path.resolve()
 
 
 def _figure(fn, frame, colours) -> dict | None:

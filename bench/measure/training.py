@@ -7,9 +7,15 @@ kept so NaN incidence counts steps, not epochs.
 
 from __future__ import annotations
 
+import logging
+
 import keras
 import numpy as np
 import tensorflow as tf
+
+# Every case builds a new model and so traces new functions; TensorFlow's "excessive retracing"
+# warning counts those across instances and would fire on every run for no fault of the case.
+tf.get_logger().setLevel(logging.ERROR)
 
 
 def make_optimizer(training: dict, learning_rate: float) -> keras.optimizers.Optimizer:
