@@ -9,6 +9,7 @@ import pandas as pd
 from bench.records import FIELDS
 
 TIMING_COLUMNS = {"train_step_seconds": "train", "infer_step_seconds": "infer"}
+TEXT_COLUMNS = ("suite", "normalizer", "kind", "device", "status", "case_id", "error")
 
 
 def records_frame(records: Iterable[dict]) -> pd.DataFrame:
@@ -17,6 +18,9 @@ def records_frame(records: Iterable[dict]) -> pd.DataFrame:
     rows = []
     for record in records:
         row = {name: record.get(name) for name in FIELDS}
+        for column in TEXT_COLUMNS:  # a hand-edited or corrupt record may hold numbers here
+            if row[column] is not None and not isinstance(row[column], str):
+                row[column] = str(row[column])
         for column, phase in TIMING_COLUMNS.items():
             timing = row.pop(column)
             timing = timing if isinstance(timing, dict) else {}
@@ -31,8 +35,6 @@ def records_frame(records: Iterable[dict]) -> pd.DataFrame:
                "infer_median_s", "infer_iqr_s", "infer_stddev_s", "infer_rounds"]
     for column in numeric:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    for column in ("suite", "normalizer", "kind", "device", "status", "case_id", "error"):
-        frame[column] = frame[column].map(lambda v: v if v is None or isinstance(v, str) else str(v))
     frame["accuracy_gap"] = frame["test_accuracy_training_mode"] - frame["test_accuracy"]
     return frame
 

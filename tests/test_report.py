@@ -1,0 +1,97 @@
+"""The report, rendered from committed fixture records: no TensorFlow, no training."""
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from bench.store import RunStore
+from report import write_report
+from report.frame import records_frame
+from report.render import RunData, render_report
+from tests.conftest import FIXTURES, ROOT
+
+MIXED = FIXTURES / "runs" / "mixed"
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    """A copy of the fixture run (rendering writes report.html into the run directory)."""
+    target = tmp_path / "results" / "mixed"
+    shutil.copytree(MIXED, target)
+    return RunStore(target)
+
+
+@pytest.fixture
+def html(mixed):
+    return write_report([mixed]).read_text()
+
+
+def test_every_suite_has_its_section_description_and_figures(html):
+    for suite in ("batch_size", "epsilon", "momentum"):
+        assert f"Suite: {suite}" in html
+    assert "Does BatchNorm break at small batch sizes" in html
+    titles = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', html)
+    assert "Inference-mode test accuracy against batch size, mean and standard deviation over seeds." in titles
+    assert any(t.startswith("Fraction of non-finite training steps") for t in titles)
+    assert any(t.startswith("Training-mode minus inference-mode accuracy") for t in titles)
+    assert any(t.startswith("Train and inference samples/s") for t in titles)
+
+
+def test_failed_skipped_and_nan_cases_are_listed_with_reasons(html):
+    assert 'class="status-failed"' in html and "larger than the" in html
+    assert 'class="status-skipped"' in html and "no GPU visible to TensorFlow" in html
+    assert 'class="status-nan"' in html
+
+
+def test_unreadable_lines_are_reported(html):
+    assert "Records that could not be read" in html and "skipped a broken line" in html
+
+
+def test_text_is_escaped(html):
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_self_contained_no_network_references(html):
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html)
+    assert "<link" not in html
+
+
+def test_environment_and_provenance(html):
+    for text in ("Environment", "tensorflow", "2.21.0", "commit", "sha256"):
+        assert text in html
+
+
+def test_a_declared_suite_without_records_is_shown_as_missing(mixed):
+    info = mixed.read_info()
+    info["suites"].append({"name": "not_run_yet", "source": "suites/x.yaml", "sha256": "", "description": ""})
+    html = render_report([RunData(info, mixed.load().records, [])])
+    assert "Suite: not_run_yet" in html and "No records yet" in html
+
+
+def test_report_of_no_records_still_renders():
+    html = render_report([RunData({"run_id": "empty", "suites": []}, [], [])])
+    assert "normbench report" in html
+
+
+def test_frame_tolerates_missing_and_malformed_fields():
+    frame = records_frame([
+        {"case_id": "a", "suite": "s", "status": "ok", "test_accuracy": "not a number",
+         "train_step_seconds": "garbage", "normalizer": 7},
+        {"case_id": "b"},
+    ])
+    assert len(frame) == 2
+    assert frame["test_accuracy"].isna().all()
+    assert frame.loc[0, "normalizer"] == "7"
+
+
+def test_rendering_never_imports_tensorflow(mixed, tmp_path):
+    code = ("import sys; from bench.cli import main; "
+            f"rc = main(['report', {str(mixed.path)!r}, '-o', {str(tmp_path / 'r.html')!r}]); "
+            "print(rc, 'tensorflow' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.stdout.strip().splitlines()[-1] == "0 False", proc.stderr
+    assert (tmp_path / "r.html").stat().st_size > 10_000
