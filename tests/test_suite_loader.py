@@ -104,3 +104,11 @@ def test_quick_overrides_merge_per_key(write_suite):
     assert suite.quick.seeds == (0,)
     assert suite.quick.training["epochs"] == 1
     assert suite.quick.timing["max_time"] < suite.timing["max_time"]
+
+
+def test_the_readme_example_suite_is_valid(write_suite):
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    suite = load_suite(write_suite(example))
+    assert suite.name == "small_batch_mlp"
+    assert [n.label for n in suite.normalizers] == ["batch", "group", "layer", "bn_slow"]
