@@ -42,16 +42,32 @@ def run_info(suites: Sequence[Suite], quick: bool) -> dict:
 
 
 def run_cases(store: RunStore, suites: Sequence[Suite], quick: bool, stream=None) -> RunResult:
+    """Run every case of ``suites`` not yet in ``store``. Ctrl-C at any point (TensorFlow's import
+    included) returns with ``interrupted=True`` and the run marked so in run.json."""
     stream = stream or sys.stderr  # looked up per call: tests and callers may swap sys.stderr
+    counts: Counter = Counter()
+    progress: list[Progress] = []
+    try:
+        _run(store, suites, quick, stream, counts, progress)
+    except KeyboardInterrupt:
+        for bar in progress:
+            bar.close()
+        store.update_info(state="interrupted", finished_at=records.now())
+        return RunResult(store, counts, interrupted=True)
+    store.update_info(state="complete", finished_at=records.now())
+    return RunResult(store, counts)
+
+
+def _run(store: RunStore, suites: Sequence[Suite], quick: bool, stream, counts: Counter,
+         progress_bars: list) -> None:
     cases = [case for suite in suites for case in expand(suite, quick)]
     done = store.finished_case_ids()
     todo = [case for case in cases if case.case_id not in done]
     print(f"normbench: run {store.run_id}: {len(cases)} cases in {len(suites)} suite(s)"
           + (f", {len(cases) - len(todo)} already recorded" if len(todo) < len(cases) else ""),
           file=stream, flush=True)
-    counts: Counter = Counter()
     if not todo:
-        return RunResult(store, counts)
+        return
 
     from bench.measure import case as measure  # TensorFlow loads here, not at import time
     from bench.measure.environment import framework
@@ -63,31 +79,34 @@ def run_cases(store: RunStore, suites: Sequence[Suite], quick: bool, stream=None
     machine_info = _machine_info(pytest_benchmark_generate_machine_info)
     commit_info = {"id": info["commit"]["id"], "dirty": info["commit"]["dirty"], "project": "normbench"}
     gpu_reason = measure.gpu_unavailable_reason()
+    if gpu_reason:
+        # Record what cannot run first, in one line, so the progress bar's ETA covers real work.
+        unrunnable = [case for case in todo if case.device == "gpu"]
+        for case in unrunnable:
+            record = records.skipped(case, store.run_id, gpu_reason)
+            store.append(record)
+            counts["skipped"] += 1
+        if unrunnable:
+            print(f"normbench: {len(unrunnable)} GPU cases recorded as skipped: {gpu_reason}",
+                  file=stream, flush=True)
+        todo = [case for case in todo if case.device != "gpu"]
     datasets: dict[str, object] = {}
 
     progress = Progress(len(todo), stream)
-    try:
-        for case in todo:
-            started = time.perf_counter()
-            benchmarks: list[dict] = []
-            record = _run_one(case, store.run_id, gpu_reason, datasets, benchmarks, measure)
-            record["finished_at"] = records.now()
-            store.append(record)
-            store.add_benchmarks(benchmarks, machine_info, commit_info)
-            counts[record["status"]] += 1
-            progress.advance(case.case_id, record["status"], time.perf_counter() - started)
-    except KeyboardInterrupt:
-        progress.close()
-        store.update_info(state="interrupted", finished_at=records.now())
-        return RunResult(store, counts, interrupted=True)
+    progress_bars.append(progress)
+    for case in todo:
+        started = time.perf_counter()
+        benchmarks: list[dict] = []
+        record = _run_one(case, store.run_id, datasets, benchmarks, measure)
+        record["finished_at"] = records.now()
+        store.append(record)
+        store.add_benchmarks(benchmarks, machine_info, commit_info)
+        counts[record["status"]] += 1
+        progress.advance(case.case_id, record["status"], time.perf_counter() - started)
     progress.close()
-    store.update_info(state="complete", finished_at=records.now())
-    return RunResult(store, counts)
 
 
-def _run_one(case: Case, run_id: str, gpu_reason, datasets: dict, benchmarks: list, measure) -> dict:
-    if case.device == "gpu" and gpu_reason:
-        return records.skipped(case, run_id, gpu_reason)
+def _run_one(case: Case, run_id: str, datasets: dict, benchmarks: list, measure) -> dict:
     record = records.new_record(case, run_id)
     try:
         dataset = _dataset(case, datasets)
