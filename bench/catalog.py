@@ -97,6 +97,7 @@ TIMING: Mapping[str, Param] = {
     "min_rounds": Param(int, 5, at_least(1)),
     "max_time": Param(float, 0.25, positive, help="seconds pytest-benchmark spends per measurement"),
     "warmup_rounds": Param(int, 3, at_least(0), help="untimed calls after tracing, before timing"),
+    "case_timeout": Param(float, 900.0, positive, help="seconds before a case's worker is killed"),
 }
 QUICK_TIMING = {"min_rounds": 2, "max_time": 0.02, "warmup_rounds": 1}
 

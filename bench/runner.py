@@ -1,13 +1,12 @@
 """Run cases one by one into a run directory; every finished case is on disk before the next starts.
 
-A case that raises becomes a ``failed`` record and the run goes on. Ctrl-C stops after saving what is
+Cases run in a worker process (:mod:`bench.worker`). A case that raises, crashes its worker or
+times out becomes a ``failed`` record and the run goes on. Ctrl-C stops after saving what is
 finished; ``normbench run --resume RUN`` then runs only the cases not yet recorded.
 """
 
 from __future__ import annotations
 
-import gc
-import json
 import sys
 import time
 from collections import Counter
@@ -18,6 +17,7 @@ from bench import provenance, records
 from bench.progress import Progress
 from bench.store import RunStore
 from bench.suite import Case, Suite, expand
+from bench.worker import MAX_CASES_PER_WORKER, CaseAborted, Worker
 
 
 @dataclass
@@ -44,93 +44,98 @@ def run_info(suites: Sequence[Suite], quick: bool) -> dict:
 def run_cases(store: RunStore, suites: Sequence[Suite], quick: bool, stream=None) -> RunResult:
     """Run every case of ``suites`` not yet in ``store``. Ctrl-C at any point (TensorFlow's import
     included) returns with ``interrupted=True`` and the run marked so in run.json."""
-    stream = stream or sys.stderr  # looked up per call: tests and callers may swap sys.stderr
-    counts: Counter = Counter()
-    progress: list[Progress] = []
+    session = _Session(store, stream or sys.stderr)  # stderr looked up per call: tests swap it
     try:
-        _run(store, suites, quick, stream, counts, progress)
+        session.run([case for suite in suites for case in expand(suite, quick)], len(suites))
     except KeyboardInterrupt:
-        for bar in progress:
-            bar.close()
+        session.stop()
         store.update_info(state="interrupted", finished_at=records.now())
-        return RunResult(store, counts, interrupted=True)
+        return RunResult(store, session.counts, interrupted=True)
+    session.stop()
     store.update_info(state="complete", finished_at=records.now())
-    return RunResult(store, counts)
+    return RunResult(store, session.counts)
 
 
-def _run(store: RunStore, suites: Sequence[Suite], quick: bool, stream, counts: Counter,
-         progress_bars: list) -> None:
-    cases = [case for suite in suites for case in expand(suite, quick)]
-    done = store.finished_case_ids()
-    todo = [case for case in cases if case.case_id not in done]
-    print(f"normbench: run {store.run_id}: {len(cases)} cases in {len(suites)} suite(s)"
-          + (f", {len(cases) - len(todo)} already recorded" if len(todo) < len(cases) else ""),
-          file=stream, flush=True)
-    if not todo:
-        return
+class _Session:
+    """The state of one ``run_cases`` call: its worker, progress bar and counts."""
 
-    from bench.measure import case as measure  # TensorFlow loads here, not at import time
-    from bench.measure.environment import framework
-    from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
+    def __init__(self, store: RunStore, stream):
+        self.store = store
+        self.stream = stream
+        self.counts: Counter = Counter()
+        self.worker: Worker | None = None
+        self.progress: Progress | None = None
 
-    info = store.read_info()
-    info.setdefault("framework", framework())
-    store.write_info(info)
-    machine_info = _machine_info(pytest_benchmark_generate_machine_info)
-    commit_info = {"id": info["commit"]["id"], "dirty": info["commit"]["dirty"], "project": "normbench"}
-    gpu_reason = measure.gpu_unavailable_reason()
-    if gpu_reason:
-        # Record what cannot run first, in one line, so the progress bar's ETA covers real work.
-        unrunnable = [case for case in todo if case.device == "gpu"]
-        for case in unrunnable:
-            record = records.skipped(case, store.run_id, gpu_reason)
-            store.append(record)
-            counts["skipped"] += 1
-        if unrunnable:
-            print(f"normbench: {len(unrunnable)} GPU cases recorded as skipped: {gpu_reason}",
-                  file=stream, flush=True)
-        todo = [case for case in todo if case.device != "gpu"]
-    datasets: dict[str, object] = {}
+    def run(self, cases: list[Case], n_suites: int) -> None:
+        done = self.store.finished_case_ids()
+        todo = [case for case in cases if case.case_id not in done]
+        self.say(f"run {self.store.run_id}: {len(cases)} cases in {n_suites} suite(s)"
+                 + (f", {len(cases) - len(todo)} already recorded" if len(todo) < len(cases) else ""))
+        if not todo:
+            return
+        worker = self.fresh_worker()
+        info = self.store.read_info()
+        info.setdefault("framework", worker.info["framework"])
+        self.store.write_info(info)
+        machine_info = _machine_info()
+        commit_info = {**info["commit"], "project": "normbench"}
 
-    progress = Progress(len(todo), stream)
-    progress_bars.append(progress)
-    for case in todo:
-        started = time.perf_counter()
-        benchmarks: list[dict] = []
-        record = _run_one(case, store.run_id, datasets, benchmarks, measure)
+        gpu_reason = worker.info["gpu_reason"]
+        if gpu_reason:
+            # Record what cannot run first, in one line, so the progress bar's ETA covers real work.
+            unrunnable = [case for case in todo if case.device == "gpu"]
+            for case in unrunnable:
+                self.save(records.skipped(case, self.store.run_id, gpu_reason), [], machine_info, commit_info)
+            if unrunnable:
+                self.say(f"{len(unrunnable)} GPU cases recorded as skipped: {gpu_reason}")
+            todo = [case for case in todo if case.device != "gpu"]
+
+        self.progress = Progress(len(todo), self.stream)
+        for case in todo:
+            started = time.perf_counter()
+            record, benchmarks = self.run_one(case)
+            self.save(record, benchmarks, machine_info, commit_info)
+            self.progress.advance(case.case_id, record["status"], time.perf_counter() - started)
+
+    def run_one(self, case: Case) -> tuple[dict, list]:
+        if self.worker is None or self.worker.cases_run >= MAX_CASES_PER_WORKER:
+            self.fresh_worker()
+        try:
+            return self.worker.run(case, case.timing["case_timeout"])
+        except CaseAborted as exc:
+            self.worker = None  # dead or killed; the next case starts a new one
+            record = records.new_record(case, self.store.run_id)
+            record.update(status="failed", error=str(exc))
+            return record, []
+
+    def fresh_worker(self) -> Worker:
+        if self.worker is not None:
+            self.worker.close()
+        self.worker = Worker(self.store.run_id)
+        return self.worker
+
+    def save(self, record: dict, benchmarks: list, machine_info: dict, commit_info: dict) -> None:
         record["finished_at"] = records.now()
-        store.append(record)
-        store.add_benchmarks(benchmarks, machine_info, commit_info)
-        counts[record["status"]] += 1
-        progress.advance(case.case_id, record["status"], time.perf_counter() - started)
-    progress.close()
+        self.store.append(record)
+        self.store.add_benchmarks(benchmarks, machine_info, commit_info)
+        self.counts[record["status"]] += 1
+
+    def say(self, text: str) -> None:
+        print(f"normbench: {text}", file=self.stream, flush=True)
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.close()
+        if self.worker is not None:
+            self.worker.kill()
+            self.worker = None
 
 
-def _run_one(case: Case, run_id: str, datasets: dict, benchmarks: list, measure) -> dict:
-    record = records.new_record(case, run_id)
+def _machine_info() -> dict:
+    """pytest-benchmark's machine description, for benchmarks.json."""
     try:
-        dataset = _dataset(case, datasets)
-        measure.measure_case(case, dataset, record, benchmarks)
-    except Exception as exc:  # a failure is a result: record it and go on
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
-        benchmarks.clear()
-    finally:
-        measure.release_memory()
-        gc.collect()
-    return record
+        from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
 
-
-def _dataset(case: Case, cache: dict):
-    from bench.data import load_dataset
-
-    key = json.dumps([case.dataset, case.dataset_options], sort_keys=True)
-    if key not in cache:
-        cache[key] = load_dataset(case.dataset, case.dataset_options)
-    return cache[key]
-
-
-def _machine_info(generate) -> dict:
-    try:
-        return generate()
+        return pytest_benchmark_generate_machine_info()
     except Exception as exc:  # py-cpuinfo can fail on exotic machines; timing still counts
         return {"error": f"machine info unavailable: {exc}"}

@@ -40,6 +40,10 @@ class Case:
         data["not_applicable"] = list(self.not_applicable)
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Case":
+        return cls(**{**data, "not_applicable": tuple(data["not_applicable"])})
+
 
 def expand(suite: Suite, quick: bool = False) -> list[Case]:
     """All cases of ``suite`` (its quick variant when ``quick``), devices outermost so a CPU-only
