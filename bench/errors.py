@@ -17,7 +17,12 @@ class SuiteError(NormbenchError):
         self.field = field
         self.message = message
         where = f"{source}: {field}: " if field else f"{source}: "
-        super().__init__(where + message)
+        super().__init__(one_line(where + message))
+
+
+def one_line(text: str) -> str:
+    """Escape newlines and other control characters (a YAML key may hold any of them)."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 class FieldError(ValueError):

@@ -52,6 +52,7 @@ FIELDS: dict[str, str] = {
     "infer_step_seconds": "predict-step timing, same keys",
     "train_seconds": "wall time of the training loop (tracing included)",
     "case_seconds": "wall time of the whole case",
+    "worker_peak_rss_mb": "peak resident memory of the worker process so far (MiB)",
     "started_at": "UTC start time, ISO 8601",
     "finished_at": "UTC end time, ISO 8601",
 }

@@ -129,7 +129,16 @@ def run_case(case: Case, run_id: str, datasets: dict, benchmarks: list, measure)
         benchmarks.clear()
     finally:
         measure.release_memory()  # also runs gc.collect()
+        record["worker_peak_rss_mb"] = peak_rss_mb()
     return record
+
+
+def peak_rss_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:  # not on Windows
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _dataset(case: Case, cache: dict):

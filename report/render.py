@@ -50,7 +50,7 @@ def render_report(runs: Sequence[RunData]) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     return env.get_template("report.html").render(
-        runs=[run.info for run in runs], suites=suites, counts=tables.status_counts(frame) if len(frame) else {},
+        runs=[_info_view(run.info) for run in runs], suites=suites, counts=tables.status_counts(frame) if len(frame) else {},
         record_header=record_header, record_rows=record_rows,
         problems=[p for run in runs for p in run.problems],
     )
@@ -62,6 +62,18 @@ def write_report(stores: Sequence[RunStore], output: str | Path | None = None) -
     path = Path(output) if output else stores[0].path / REPORT
     atomic_write(path, html)
     return path.resolve()
+
+
+def _info_view(info) -> dict:
+    """run.json as the template expects it, whatever a hand edit or a newer version left there."""
+    info = info if isinstance(info, dict) else {}
+    view = dict(info)
+    for key in ("machine", "framework", "commit"):
+        view[key] = info.get(key) if isinstance(info.get(key), dict) else {}
+    view["suites"] = [s for s in info.get("suites", []) if isinstance(s, dict)] \
+        if isinstance(info.get("suites"), list) else []
+    view["argv"] = [str(a) for a in info.get("argv", [])] if isinstance(info.get("argv"), list) else []
+    return view
 
 
 def _figure(fn, frame, colours) -> dict | None:
@@ -80,14 +92,14 @@ def _figure(fn, frame, colours) -> dict | None:
 def _suite_order(runs: Sequence[RunData], frame) -> list[str]:
     """Suites in the order the runs declared them, then any found only in records; a declared
     suite with no records yet is still listed (shown as missing)."""
-    names = [s.get("name") for run in runs for s in run.info.get("suites", []) if isinstance(s, dict)]
+    names = [s.get("name") for run in runs for s in _info_view(run.info)["suites"]]
     names += [n for n in frame["suite"].dropna().unique()]
     return list(dict.fromkeys(n for n in names if isinstance(n, str)))
 
 
 def _description(runs: Sequence[RunData], name: str) -> str:
     for run in runs:
-        for suite in run.info.get("suites", []):
-            if isinstance(suite, dict) and suite.get("name") == name:
+        for suite in _info_view(run.info)["suites"]:
+            if suite.get("name") == name:
                 return str(suite.get("description") or "")
     return ""

@@ -95,3 +95,21 @@ def test_rendering_never_imports_tensorflow(mixed, tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.stdout.strip().splitlines()[-1] == "0 False", proc.stderr
     assert (tmp_path / "r.html").stat().st_size > 10_000
+
+
+def test_hostile_records_render(tmp_path):
+    """Hand-edited or corrupt records: NaN/Infinity tokens, wrong types, huge and non-ASCII text."""
+    lines = [
+        '{"case_id": "s/ünï/seed=0/cpu", "suite": "s", "normalizer": "ünï", "status": "ok", '
+        '"test_accuracy": NaN, "train_samples_per_sec": Infinity, "batch_size": "eight", "axes": []}',
+        '{"case_id": "s/x/seed=0/cpu", "suite": "s", "normalizer": "x", "status": "failed", "error": "'
+        + "E" * 1_000_000 + '"}',
+        '{"case_id": "s/y/seed=0/cpu", "suite": "s", "status": "ok", "test_accuracy": 0.5, "batch_size": 8, '
+        '"train_step_seconds": {"median": "fast"}}',
+    ]
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "cases.jsonl").write_text("\n".join(lines) + "\n")
+    (run / "run.json").write_text('{"run_id": "run", "suites": [{"name": "s"}, "not a dict"], "machine": []}')
+    html = write_report([RunStore(run)]).read_text()
+    assert "s/ünï/seed=0/cpu" in html and "E" * 1000 in html

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import reprlib
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -23,6 +24,7 @@ TOP_LEVEL = ("name", "description", "dataset", "model", "training", "normalizers
 QUICK_SECTIONS = ("dataset", "model", "training", "normalizers", "grid", "seeds", "timing")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_SUITE_BYTES = 1_000_000
+MAX_NODES = 100_000
 
 
 def load_suites(paths: Iterable[str | Path]) -> list[Suite]:
@@ -45,12 +47,51 @@ def load_suite(path: str | Path) -> Suite:
     if len(raw) > MAX_SUITE_BYTES:
         raise SuiteError(source, "", f"too large ({len(raw)} bytes; a suite is at most {MAX_SUITE_BYTES})")
     try:
-        document = yaml.safe_load(raw.decode("utf-8"))
+        document = _safe_yaml(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise SuiteError(source, "", "not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise SuiteError(source, "", f"not valid YAML: {_yaml_problem(exc)}") from None
+    except _TooLarge as exc:
+        raise SuiteError(source, "", str(exc)) from None
     return suite_from_document(document, source, hashlib.sha256(raw).hexdigest())
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _safe_yaml(text: str) -> Any:
+    """``yaml.safe_load`` (no Python object tags), but refuse documents whose aliases expand past
+    MAX_NODES: a "billion laughs" file is small on disk and huge once copied into run.json."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        size = _expanded_size(node, {})
+        if size > MAX_NODES:
+            raise _TooLarge(f"expands to more than {MAX_NODES} YAML nodes through aliases "
+                            f"(at least {size}); a suite is small")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """Node count with every alias expanded, computed once per distinct node (so it is fast)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a cycle (recursive alias) counts once; the constructor rejects nothing here
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    else:
+        size = 1
+    memo[key] = min(size, MAX_NODES + 1)
+    return memo[key]
 
 
 def suite_from_document(document: Any, source: str, sha256: str = "") -> Suite:
@@ -238,8 +279,11 @@ def _required_text(document: Mapping, key: str) -> str:
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return _REPR.repr(value)
+
+
+_REPR = reprlib.Repr()  # bounded repr: error messages stay one short line whatever the value
+_REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict, _REPR.maxlevel = 60, 60, 6, 4, 2
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
