@@ -2,8 +2,8 @@
 
 Set ``NORMBENCH_FAULTS`` to ``substring=fault[;substring=fault...]``; a case whose id contains the
 substring suffers the fault. Faults: ``raise`` (an exception), ``exit`` (``os._exit(3)``),
-``segfault`` (SIGSEGV), ``kill`` (SIGKILL, as the kernel's OOM killer does), ``hang`` (sleeps
-forever). Unset, as in every real run, this does nothing.
+``segfault`` (SIGSEGV), ``kill`` (SIGKILL, as the kernel's OOM killer does), ``oom`` (a hard
+address-space limit just above current use, then an allocation past it), ``hang`` (sleeps forever). Unset, as in every real run, this does nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +29,17 @@ def _raise():
     raise RuntimeError("injected failure")
 
 
+def _oom():
+    import resource
+
+    with open("/proc/self/status") as status:
+        vm_kib = next(int(line.split()[1]) for line in status if line.startswith("VmSize"))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (vm_kib * 1024 + (256 << 20), hard))
+    hog = [bytearray(64 << 20) for _ in range(64)]  # 4 GiB: far past the limit
+    raise AssertionError(f"allocated {len(hog)} blocks under a memory limit")
+
+
 def _hang():
     while True:
         time.sleep(60)
@@ -39,5 +50,6 @@ _FAULTS = {
     "exit": lambda: os._exit(3),
     "segfault": lambda: os.kill(os.getpid(), signal.SIGSEGV),
     "kill": lambda: os.kill(os.getpid(), signal.SIGKILL),
+    "oom": _oom,
     "hang": _hang,
 }

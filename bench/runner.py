@@ -101,12 +101,18 @@ class _Session:
         if self.worker is None or self.worker.cases_run >= MAX_CASES_PER_WORKER:
             self.fresh_worker()
         try:
-            return self.worker.run(case, case.timing["case_timeout"])
+            record, benchmarks = self.worker.run(case, case.timing["case_timeout"])
         except CaseAborted as exc:
             self.worker = None  # dead or killed; the next case starts a new one
             record = records.new_record(case, self.store.run_id)
             record.update(status="failed", error=str(exc))
             return record, []
+        if record["status"] == "failed":
+            # An exception may leave the worker unfit (a lowered memory limit, a wedged device):
+            # the next case gets a fresh one.
+            self.worker.close()
+            self.worker = None
+        return record, benchmarks
 
     def fresh_worker(self) -> Worker:
         if self.worker is not None:

@@ -128,7 +128,7 @@ def run_case(case: Case, run_id: str, datasets: dict, benchmarks: list, measure)
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
         benchmarks.clear()
     finally:
-        measure.release_memory()  # also runs gc.collect()
+        measure.release_memory()
         record["worker_peak_rss_mb"] = peak_rss_mb()
     return record
 

@@ -112,3 +112,13 @@ def test_the_readme_example_suite_is_valid(write_suite):
     suite = load_suite(write_suite(example))
     assert suite.name == "small_batch_mlp"
     assert [n.label for n in suite.normalizers] == ["batch", "group", "layer", "bn_slow"]
+
+
+@pytest.mark.parametrize("text, field", [
+    ("normalizers:\n  batch: {kind: []}", "normalizers.batch.kind"),
+    ("normalizers:\n  batch: {}\ndataset: {name: [1]}", "dataset.name"),
+])
+def test_unhashable_names_are_field_errors(write_suite, text, field):
+    with pytest.raises(SuiteError) as info:
+        load_suite(write_suite("name: x\n" + text + "\n"))
+    assert info.value.field == field

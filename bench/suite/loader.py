@@ -174,8 +174,8 @@ def _component(raw: Any, where: str, known: Mapping[str, Mapping[str, Param]]) -
     if not isinstance(raw, Mapping):
         raise FieldError(where, f"must be a name or a mapping with 'name', got {_short(raw)}")
     name = raw.get("name")
-    if name not in known:
-        raise FieldError(f"{where}.name", f"unknown {where} {name!r} (known: {', '.join(known)})")
+    if not isinstance(name, str) or name not in known:
+        raise FieldError(f"{where}.name", f"unknown {where} {_short(name)} (known: {', '.join(known)})")
     options = {k: v for k, v in raw.items() if k != "name"}
     return Component(name, parse_options(known[name], options, where))
 
@@ -193,8 +193,8 @@ def _normalizers(raw: Any) -> tuple[NormalizerSpec, ...]:
         if not isinstance(options, dict):
             raise FieldError(where, f"must be a mapping of options, got {_short(options)}")
         kind = options.pop("kind", label)
-        if kind not in catalog.NORMALIZERS:
-            raise FieldError(f"{where}.kind", f"unknown normalizer {kind!r} "
+        if not isinstance(kind, str) or kind not in catalog.NORMALIZERS:
+            raise FieldError(f"{where}.kind", f"unknown normalizer {_short(kind)} "
                                               f"(known: {', '.join(catalog.NORMALIZERS)})")
         parsed = parse_options(catalog.NORMALIZERS[kind].options, options, where)
         specs.append(NormalizerSpec(label, kind, parsed))
