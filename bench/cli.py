@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("runs", nargs="*", help="run ids or directories (default: latest)")
     report.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
     report.add_argument("-o", "--output", type=Path, help="where to write the HTML (default: the first run's report.html)")
+
+    compare = commands.add_parser("compare", help="per-case changes between two runs; fail on regressions")
+    compare.add_argument("before", help="the baseline run (id, directory, or 'latest')")
+    compare.add_argument("after", help="the run to check against it")
+    compare.add_argument("--fail-on", action="append", default=[], metavar="METRIC:N%",
+                         help="exit 1 if a case drops more than N%%: throughput, train_throughput, "
+                              "infer_throughput (relative) or accuracy (percentage points); repeatable")
+    compare.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
     return parser
 
 
@@ -104,6 +112,38 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    from bench.store import RunStore
+    from report.compare import compare, parse_rule, regressions, unmatched
+
+    rules = [parse_rule(text) for text in args.fail_on]
+    before, after = (RunStore.open(args.results, run) for run in (args.before, args.after))
+    old, new = before.load().records, after.load().records
+    table = compare(old, new)
+    only_before, only_after = unmatched(old, new)
+    print(f"{before.run_id} -> {after.run_id}: {len(table)} cases in both"
+          f" ({only_before} only in the first, {only_after} only in the second)")
+    if len(table):
+        table = table.sort_values("train_samples_per_sec_change", na_position="last")
+        print(f"{'case':<60} {'accuracy':>17} {'train samples/s':>26} {'infer samples/s':>26}")
+        for _, row in table.iterrows():
+            print(f"{row['case_id'][:60]:<60} {_change(row, 'test_accuracy', False):>17} "
+                  f"{_change(row, 'train_samples_per_sec', True):>26} {_change(row, 'infer_samples_per_sec', True):>26}")
+    found = regressions(table, rules) if len(table) else []
+    for line in found:
+        print(f"REGRESSION {line}")
+    if rules:
+        print(f"{len(found)} regression(s) beyond {', '.join(map(str, rules))}")
+    return 1 if found else 0
+
+
+def _change(row, column: str, relative: bool) -> str:
+    old, new, change = row[f"{column}_before"], row[f"{column}_after"], row[f"{column}_change"]
+    if relative:
+        return f"{old:,.0f} -> {new:,.0f} ({change:+.1%})" if change == change else "n/a"
+    return f"{old:.3f} -> {new:.3f}" if change == change else "n/a"
+
+
 def _suite_paths(given: Sequence[str]) -> list[Path]:
     if given:
         return [Path(p) for p in given]
@@ -115,4 +155,4 @@ def _suite_paths(given: Sequence[str]) -> list[Path]:
     return paths
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "report": cmd_report}
+COMMANDS = {"run": cmd_run, "check": cmd_check, "report": cmd_report, "compare": cmd_compare}

@@ -132,8 +132,25 @@ def momentum_gap(frame: pd.DataFrame, colours: Palette):
     return fig
 
 
+def accuracy_vs_throughput(frame: pd.DataFrame, colours: Palette):
+    """The trade-off: inference-mode accuracy against training throughput, one point per case."""
+    data = measured(frame).dropna(subset=["test_accuracy", "train_samples_per_sec"])
+    if len(data) < 2:
+        return None
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    sns.scatterplot(data=data, x="train_samples_per_sec", y="test_accuracy", hue="normalizer",
+                    palette=colours, style="device" if varying(data, "device") else None,
+                    alpha=0.75, ax=ax)
+    ax.set_xscale("log")
+    ax.set_xlabel("training throughput (samples/s, log scale)")
+    ax.set_ylabel("test accuracy, inference mode")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Accuracy vs throughput (one point per case)")
+    return fig
+
+
 FIGURES: list[Callable[[pd.DataFrame, Palette], object]] = [
-    accuracy_vs_batch_size, nan_incidence, momentum_gap, throughput_vs_batch_size,
+    accuracy_vs_batch_size, nan_incidence, momentum_gap, throughput_vs_batch_size, accuracy_vs_throughput,
 ]
 
 

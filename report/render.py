@@ -12,7 +12,7 @@ from typing import Sequence
 import jinja2
 
 from bench.store import REPORT, RunStore, atomic_write
-from report import figures, tables
+from report import figures, tables, verdicts
 from report.frame import records_frame
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -39,7 +39,9 @@ def render_report(runs: Sequence[RunData]) -> str:
     for name in _suite_order(runs, frame):
         suite_frame = frame[frame["suite"] == name]
         header, rows = tables.suite_summary(suite_frame)
+        verdict_header, verdict_rows = verdicts.suite_verdicts(suite_frame)
         suites.append({
+            "verdict_header": verdict_header, "verdict_rows": verdict_rows,
             "name": name,
             "description": _description(runs, name),
             "counts": tables.status_counts(suite_frame) if len(suite_frame) else {},
@@ -47,13 +49,30 @@ def render_report(runs: Sequence[RunData]) -> str:
             "summary_header": header, "summary_rows": rows,
         })
     record_header, record_rows = tables.record_rows(frame)
+    comparison = _comparison(runs) if len(runs) == 2 else None
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     return env.get_template("report.html").render(
         runs=[_info_view(run.info) for run in runs], suites=suites, counts=tables.status_counts(frame) if len(frame) else {},
         record_header=record_header, record_rows=record_rows,
-        problems=[p for run in runs for p in run.problems],
+        problems=[p for run in runs for p in run.problems], comparison=comparison,
     )
+
+
+def _comparison(runs: Sequence[RunData]) -> dict | None:
+    """The two runs' shared cases, biggest training-throughput drop first."""
+    from report.compare import compare
+
+    table = compare(runs[0].records, runs[1].records)
+    if table.empty:
+        return None
+    table = table.sort_values("train_samples_per_sec_change", na_position="last")
+    rows = [[row["case_id"], tables.fmt(row["test_accuracy_before"]), tables.fmt(row["test_accuracy_after"]),
+             tables.fmt(row["test_accuracy_change"]), tables.percent(row["train_samples_per_sec_change"]),
+             tables.percent(row["infer_samples_per_sec_change"])] for _, row in table.iterrows()]
+    return {"before": runs[0].info.get("run_id", "?"), "after": runs[1].info.get("run_id", "?"),
+            "header": ["case", "acc before", "acc after", "acc change", "train samples/s change",
+                       "infer samples/s change"], "rows": rows}
 
 
 def write_report(stores: Sequence[RunStore], output: str | Path | None = None) -> Path:

@@ -28,10 +28,10 @@ def suite_summary(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
         return header, rows
     for key, group in data.groupby(keys, dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        rows.append([*(_fmt(k) for k in key), str(len(group)),
+        rows.append([*(fmt(k) for k in key), str(len(group)),
                      _mean_sd(group["test_accuracy"]), _mean_sd(group["test_accuracy_training_mode"]),
-                     _fmt(group["nan_rate"].mean()), _fmt(group["train_samples_per_sec"].median(), 0),
-                     _fmt(group["infer_samples_per_sec"].median(), 0)])
+                     fmt(group["nan_rate"].mean()), fmt(group["train_samples_per_sec"].median(), 0),
+                     fmt(group["infer_samples_per_sec"].median(), 0)])
     return header, rows
 
 
@@ -41,7 +41,7 @@ def status_counts(frame: pd.DataFrame) -> dict[str, int]:
 
 def record_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     header = [title for _, title in RECORD_COLUMNS]
-    rows = [[_fmt(row[column]) for column, _ in RECORD_COLUMNS] for _, row in frame.iterrows()]
+    rows = [[fmt(row[column]) for column, _ in RECORD_COLUMNS] for _, row in frame.iterrows()]
     return header, rows
 
 
@@ -63,7 +63,12 @@ def _mean_sd(values: pd.Series) -> str:
     return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
 
 
-def _fmt(value, digits: int = 3) -> str:
+def percent(value) -> str:
+    return "" if value is None or value != value else f"{value:+.1%}"
+
+
+def fmt(value, digits: int = 3) -> str:
+    """A table cell: floats rounded, NaN and None empty."""
     if value is None:
         return ""
     if isinstance(value, float):

@@ -45,3 +45,52 @@ def test_cli_import_does_not_load_tensorflow():
     code = "import sys, bench.cli, bench.suite, bench.store, bench.runner; print('tensorflow' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.stdout.strip() == "False"
+
+
+def slowed_copy(tmp_path, factor: float):
+    """The fixture run, copied twice: the second with every training throughput scaled."""
+    import json
+    import shutil
+
+    from tests.conftest import FIXTURES
+
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURES / "runs" / "mixed", results / "before")
+    shutil.copytree(FIXTURES / "runs" / "mixed", results / "after")
+    path = results / "after" / "cases.jsonl"
+    lines = []
+    for line in path.read_text().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("train_samples_per_sec"):
+            record["train_samples_per_sec"] *= factor
+        lines.append(json.dumps(record))
+    path.write_text("\n".join(lines) + "\n")
+    info = json.loads((results / "after" / "run.json").read_text())
+    (results / "after" / "run.json").write_text(json.dumps({**info, "run_id": "after"}))
+    return results
+
+
+def test_compare_fails_on_a_regression_beyond_the_threshold(tmp_path, capsys):
+    results = slowed_copy(tmp_path, 0.9)
+    assert main(["compare", "before", "after", "--results", str(results), "--fail-on", "throughput:5%"]) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSION batch_size/batch/batch_size=2/seed=0/cpu: train_samples_per_sec -10.0%" in out
+    assert main(["compare", "before", "after", "--results", str(results), "--fail-on", "throughput:20%"]) == 0
+    assert "0 regression(s) beyond throughput:20%" in capsys.readouterr().out
+
+
+def test_compare_rejects_a_bad_rule(tmp_path, capsys):
+    results = slowed_copy(tmp_path, 1.0)
+    assert main(["compare", "before", "after", "--results", str(results), "--fail-on", "speed"]) == 2
+    assert "expected METRIC:N%" in capsys.readouterr().err
+
+
+def test_report_of_two_runs_has_a_comparison_section(tmp_path, capsys):
+    results = slowed_copy(tmp_path, 0.5)
+    out = tmp_path / "both.html"
+    assert main(["report", "before", "after", "--results", str(results), "-o", str(out)]) == 0
+    html = out.read_text()
+    assert "Comparison: mixed → after" in html and "-50.0%" in html

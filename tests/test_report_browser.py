@@ -1,0 +1,69 @@
+"""The report in a real headless browser: offline, figures render, the table sorts and filters,
+injected markup stays text. Skips where Chromium or Playwright is missing (.ci/run installs both)."""
+
+import shutil
+
+import pytest
+
+from bench.store import RunStore
+from report import write_report
+from tests.conftest import FIXTURES
+
+sync_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+        "--disable-background-networking", "--disable-component-update"]
+
+
+@pytest.fixture
+def page(tmp_path):
+    run = tmp_path / "results" / "mixed"
+    shutil.copytree(FIXTURES / "runs" / "mixed", run)
+    report = write_report([RunStore(run)])
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.requests, page.dialogs = [], []
+        page.on("request", lambda request: page.requests.append(request.url))
+        page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(report.as_uri())
+        page.wait_for_load_state("load")
+        yield page
+        browser.close()
+
+
+def test_no_network_request_is_made(page):
+    assert page.requests and all(url.startswith(("file://", "data:")) for url in page.requests)
+
+
+def test_every_figure_renders(page):
+    widths = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.complete ? i.naturalWidth : 0)")
+    assert len(widths) >= 5 and all(width > 100 for width in widths)
+
+
+def test_the_records_table_sorts_and_filters(page):
+    column = "#records-table tbody tr td:nth-child(3)"  # accuracy, inference mode
+    page.click("#records-table thead th:nth-child(3)")
+    values = [float(v) for v in page.eval_on_selector_all(column, "tds => tds.map(td => td.textContent)") if v]
+    assert len(values) > 10 and values == sorted(values)
+    page.click("#records-table thead th:nth-child(3)")
+    values = [float(v) for v in page.eval_on_selector_all(column, "tds => tds.map(td => td.textContent)") if v]
+    assert values == sorted(values, reverse=True)
+
+    page.fill("#records-filter", "failed")
+    visible = page.eval_on_selector_all("#records-table tbody tr",
+                                        "rows => rows.filter(r => r.style.display !== 'none').length")
+    assert visible == 2
+    assert page.text_content("#records-shown").startswith("2 of ")
+
+
+def test_injected_markup_renders_as_text(page):
+    assert page.dialogs == []
+    assert page.locator("text=<script>alert(1)</script>").count() >= 1
+
+
+def test_screenshot(page, tmp_path):
+    path = tmp_path / "report.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 50_000
