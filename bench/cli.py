@@ -77,6 +77,8 @@ def cmd_run(args) -> int:
         if args.suites or args.quick:
             raise NormbenchError("--resume runs the suites the run was started with; give no suite files or --quick")
         store = RunStore.open(args.results, args.resume)
+        for problem in store.load().problems:  # e.g. a line torn by a kill mid-write: said once
+            print(f"normbench: warning: {problem}", file=sys.stderr)
         info = store.read_info()
         suites = [suite_from_document(s["document"], s["source"], s["sha256"]) for s in info["suites"]]
         quick = bool(info.get("quick"))

@@ -64,7 +64,7 @@ def test_a_hanging_case_times_out(tmp_path, monkeypatch):
     assert sum(r["status"] == "ok" for r in records.values()) == CASES - 1
 
 
-def test_kill_9_of_the_runner_loses_only_the_case_in_flight(tmp_path):
+def test_kill_9_of_the_runner_loses_only_the_case_in_flight(tmp_path, capsys):
     suite = tmp_path / "faulty.yaml"
     suite.write_text(SUITE)
     results = tmp_path / "results"
@@ -78,9 +78,13 @@ def test_kill_9_of_the_runner_loses_only_the_case_in_flight(tmp_path):
     proc.wait(30)
     kept = [json.loads(line) for line in cases.read_text().splitlines()]
     assert 2 <= len(kept) < CASES
+    with open(cases, "a") as fh:  # as if the kill had landed in the middle of a write
+        fh.write('{"schema_version": 1, "case_id": "faulty/batch/eps')
 
     assert main(["run", "--resume", "latest", "--results", str(results), "--no-report"]) == 0
-    records = [json.loads(line) for line in cases.read_text().splitlines()]
+    assert capsys.readouterr().err.count("skipped a broken line") == 1
+    lines = cases.read_text().splitlines()
+    records = [json.loads(line) for line in lines if not line.startswith('{"schema_version": 1, "case_id": "faulty/batch/eps')]
     assert len(records) == len({r["case_id"] for r in records}) == CASES
     assert records[: len(kept)] == kept  # finished records are never rewritten
 

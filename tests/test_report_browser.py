@@ -63,6 +63,32 @@ def test_injected_markup_renders_as_text(page):
     assert page.locator("text=<script>alert(1)</script>").count() >= 1
 
 
+def test_hundreds_of_records_are_paged(tmp_path):
+    import json
+
+    run = tmp_path / "big"
+    run.mkdir()
+    (run / "run.json").write_text(json.dumps({"run_id": "big", "suites": [{"name": "s"}]}))
+    records = [{"case_id": f"s/n/i={i}/seed=0/cpu", "suite": "s", "normalizer": "n", "device": "cpu",
+                "status": "failed" if i % 10 == 0 else "ok", "test_accuracy": i / 250} for i in range(250)]
+    (run / "cases.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    report = write_report([RunStore(run)])
+    visible = "rows => rows.filter(r => r.style.display !== 'none').length"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        page.goto(report.as_uri())
+        assert page.eval_on_selector_all("#records-table tbody tr", visible) == 100
+        assert page.text_content("#records-page") == "page 1 of 3"
+        page.click("#records-next")
+        page.click("#records-next")
+        assert page.eval_on_selector_all("#records-table tbody tr", visible) == 50
+        page.fill("#records-filter", "failed")
+        assert page.text_content("#records-page") == "page 1 of 1"
+        assert page.eval_on_selector_all("#records-table tbody tr", visible) == 25
+        browser.close()
+
+
 def test_screenshot(page, tmp_path):
     path = tmp_path / "report.png"
     page.screenshot(path=str(path), full_page=True)
