@@ -51,6 +51,12 @@ register_normalizer(NormalizerKind("layer", {
     "center": Param(bool, True),
     "scale": Param(bool, True),
 }, "keras.layers.LayerNormalization over the channel axis"))
+register_normalizer(NormalizerKind("reference_batch", {
+    "momentum": Param(float, 0.99, in_unit_interval, help="moving-average decay"),
+    "epsilon": EPSILON,
+    "center": Param(bool, True),
+    "scale": Param(bool, True),
+}, "BatchNorm written in this project from the article's formula (bench/measure/reference_batch_norm.py)"))
 register_normalizer(NormalizerKind("none", {}, "no normalization: the baseline"))
 
 DATASETS: dict[str, Mapping[str, Param]] = {

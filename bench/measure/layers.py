@@ -6,10 +6,13 @@ from typing import Callable
 
 import keras
 
+from bench.measure.reference_batch_norm import ReferenceBatchNormalization
+
 BUILDERS: dict[str, Callable[..., keras.layers.Layer]] = {
     "batch": lambda **o: keras.layers.BatchNormalization(**o),
     "group": lambda **o: keras.layers.GroupNormalization(**o),
     "layer": lambda **o: keras.layers.LayerNormalization(**o),
+    "reference_batch": lambda **o: ReferenceBatchNormalization(**o),
     "none": lambda **o: keras.layers.Identity(),
 }
 
