@@ -97,6 +97,9 @@ TRAINING: Mapping[str, Param] = {
     "lr_scaling": Param(str, "none", choices=("none", "linear"),
                         help="linear: learning_rate applies at reference_batch_size and scales with batch size"),
     "reference_batch_size": Param(int, 32, at_least(1)),
+    "eval_batch_size": Param(int, 0, at_least(0),
+                             help="test batch size (0: the training batch size); with training=True "
+                                  "it sets how many examples share batch statistics"),
 }
 
 TIMING: Mapping[str, Param] = {

@@ -24,7 +24,8 @@ FIELDS: dict[str, str] = {
     "kind": "the normalizer kind (batch, group, layer, none)",
     "device": "cpu or gpu",
     "seed": "seed for weights and shuffling",
-    "batch_size": "training (and training-mode evaluation) batch size",
+    "batch_size": "training batch size",
+    "eval_batch_size": "test batch size (for training=True, the examples that share batch statistics)",
     "epsilon": "normalizer epsilon; null where the kind has none",
     "momentum": "BatchNorm moving-average momentum; null where not applicable",
     "groups": "GroupNorm group count; null where not applicable",
@@ -69,7 +70,8 @@ def new_record(case, run_id: str) -> dict[str, Any]:
     record.update(
         schema_version=SCHEMA_VERSION, run_id=run_id, suite=case.suite, case_id=case.case_id,
         normalizer=case.normalizer, kind=case.kind, device=case.device, seed=case.seed,
-        batch_size=training["batch_size"], epsilon=options.get("epsilon"),
+        batch_size=training["batch_size"], eval_batch_size=training["eval_batch_size"] or training["batch_size"],
+        epsilon=options.get("epsilon"),
         momentum=options.get("momentum"), groups=options.get("groups"),
         learning_rate=effective_learning_rate(
             training["learning_rate"], training["batch_size"], training["lr_scaling"],

@@ -132,6 +132,26 @@ def momentum_gap(frame: pd.DataFrame, colours: Palette):
     return fig
 
 
+def training_flag_effect(frame: pd.DataFrame, colours: Palette):
+    """Test accuracy with training=False and with training=True against the test batch size."""
+    data = measured(frame)
+    if not varying(data, "eval_batch_size"):
+        return None
+    long = pd.concat([
+        data.assign(mode="training=False (moving averages)", accuracy=data["test_accuracy"]),
+        data.assign(mode="training=True (batch statistics)", accuracy=data["test_accuracy_training_mode"]),
+    ])
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    sns.lineplot(data=long, x="eval_batch_size", y="accuracy", hue="normalizer", palette=colours,
+                 style="mode", marker="o", errorbar="sd", err_style="bars", ax=ax)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("test batch size (examples, log2 scale)")
+    ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Evaluating with training=True vs training=False")
+    return fig
+
+
 def accuracy_vs_throughput(frame: pd.DataFrame, colours: Palette):
     """The trade-off: inference-mode accuracy against training throughput, one point per case."""
     data = measured(frame).dropna(subset=["test_accuracy", "train_samples_per_sec"])
@@ -150,7 +170,8 @@ def accuracy_vs_throughput(frame: pd.DataFrame, colours: Palette):
 
 
 FIGURES: list[Callable[[pd.DataFrame, Palette], object]] = [
-    accuracy_vs_batch_size, nan_incidence, momentum_gap, throughput_vs_batch_size, accuracy_vs_throughput,
+    accuracy_vs_batch_size, nan_incidence, momentum_gap, training_flag_effect, throughput_vs_batch_size,
+    accuracy_vs_throughput,
 ]
 
 

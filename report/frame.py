@@ -28,7 +28,7 @@ def records_frame(records: Iterable[dict]) -> pd.DataFrame:
                 row[f"{phase}_{stat}_s" if stat != "rounds" else f"{phase}_rounds"] = timing.get(stat)
         rows.append(row)
     frame = pd.DataFrame(rows, columns=_columns())
-    numeric = ["batch_size", "epsilon", "momentum", "groups", "learning_rate", "epochs", "seed",
+    numeric = ["batch_size", "eval_batch_size", "epsilon", "momentum", "groups", "learning_rate", "epochs", "seed",
                "test_accuracy", "test_accuracy_training_mode", "nan_rate", "first_nan_step", "steps",
                "final_loss", "train_samples_per_sec", "infer_samples_per_sec", "train_seconds",
                "case_seconds", "train_median_s", "train_iqr_s", "train_stddev_s", "train_rounds",

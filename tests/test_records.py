@@ -17,7 +17,7 @@ def test_new_record_has_every_field_and_the_case_identity(case):
     assert record["schema_version"] == SCHEMA_VERSION
     assert record["case_id"] == case.case_id and record["run_id"] == "run-1"
     assert record["momentum"] is None and record["not_applicable"] == ["momentum"]
-    assert record["batch_size"] == 8
+    assert record["batch_size"] == 8 and record["eval_batch_size"] == 8  # 0 means "the training batch size"
     assert record["learning_rate"] == pytest.approx(0.025) and record["base_learning_rate"] == 0.1
     assert record["status"] is None and record["test_accuracy"] is None
 

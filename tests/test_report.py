@@ -40,6 +40,14 @@ def test_every_suite_has_its_section_description_and_figures(html):
     assert any(t.startswith("Train and inference samples/s") for t in titles)
 
 
+def test_training_flag_figure_appears_when_the_test_batch_size_varies():
+    records = [{"case_id": f"f/b/{e}/{s}", "suite": "f", "normalizer": "batch", "status": "ok", "seed": s,
+                "eval_batch_size": e, "test_accuracy": 0.98, "test_accuracy_training_mode": 0.1 if e == 1 else 0.9,
+                "axes": {"eval_batch_size": e}} for e in (1, 32) for s in (0, 1)]
+    html = render_report([RunData({"run_id": "f", "suites": [{"name": "f"}]}, records, [])])
+    assert 'alt="Test accuracy with training=False and with training=True against the test batch size."' in html
+
+
 def test_failed_skipped_and_nan_cases_are_listed_with_reasons(html):
     assert 'class="status-failed"' in html and "larger than the" in html
     assert 'class="status-skipped"' in html and "no GPU visible to TensorFlow" in html

@@ -30,9 +30,11 @@ def measure_case(case, dataset: Dataset, record: dict, benchmarks: list) -> dict
         losses = trainer.fit(dataset.x_train, dataset.y_train, batch, case.training["epochs"], case.seed)
         record["train_seconds"] = time.perf_counter() - started
 
-        record["test_accuracy"] = metrics.accuracy(trainer.predict(dataset.x_test, batch, False), dataset.y_test)
+        eval_batch = record["eval_batch_size"]
+        record["test_accuracy"] = metrics.accuracy(trainer.predict(dataset.x_test, eval_batch, False),
+                                                   dataset.y_test)
         record["test_accuracy_training_mode"] = metrics.accuracy(
-            trainer.predict(dataset.x_test, batch, True), dataset.y_test)
+            trainer.predict(dataset.x_test, eval_batch, True), dataset.y_test)
         record.update(
             steps=int(losses.size), nan_rate=metrics.nan_rate(losses),
             first_nan_step=metrics.first_nonfinite_step(losses), final_loss=metrics.final_loss(losses),
