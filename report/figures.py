@@ -34,12 +34,18 @@ def accuracy_vs_batch_size(frame: pd.DataFrame, colours: Palette):
     sns.lineplot(data=data, x="batch_size", y="test_accuracy", hue="normalizer", palette=colours,
                  style="device" if varying(data, "device") else None,
                  errorbar="sd", marker="o", err_style="bars", ax=ax)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("batch size (examples, log2 scale)")
-    ax.set_ylabel("test accuracy, inference mode")
-    ax.set_ylim(0, 1.02)
-    ax.set_title("Accuracy vs batch size (error bars: sd over seeds)")
+    _accuracy_axes(ax, "batch size (examples, log2 scale)", "test accuracy, inference mode",
+                   "Accuracy vs batch size (error bars: sd over seeds)")
     return fig
+
+
+def _accuracy_axes(ax, xlabel: str, ylabel: str, title: str) -> None:
+    """Accuracy (0 to 1) against a batch size on a log-2 axis."""
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
 
 
 def nan_incidence(frame: pd.DataFrame, colours: Palette):
@@ -144,11 +150,8 @@ def training_flag_effect(frame: pd.DataFrame, colours: Palette):
     fig, ax = plt.subplots(figsize=(6.4, 4))
     sns.lineplot(data=long, x="eval_batch_size", y="accuracy", hue="normalizer", palette=colours,
                  style="mode", marker="o", errorbar="sd", err_style="bars", ax=ax)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("test batch size (examples, log2 scale)")
-    ax.set_ylabel("test accuracy")
-    ax.set_ylim(0, 1.02)
-    ax.set_title("Evaluating with training=True vs training=False")
+    _accuracy_axes(ax, "test batch size (examples, log2 scale)", "test accuracy",
+                   "Evaluating with training=True vs training=False")
     return fig
 
 

@@ -73,23 +73,22 @@ def _ranked(group: pd.DataFrame, column: str) -> list[tuple[str, Estimate]]:
 
 
 def _accuracy_cells(ranked) -> list[str]:
-    if not ranked:
-        return ["", "", ""]
-    (best, b), rest = ranked[0], ranked[1:]
-    if not rest:
-        return [f"{best} ({b.mean:.3f})", "", judge(b, Estimate(math.nan, math.nan, math.nan, 0))]
-    (second, s) = rest[0]
-    return [f"{best} ({b.mean:.3f})", f"+{b.mean - s.mean:.3f} over {second}", judge(b, s)]
+    return _winner_cells(ranked, lambda v: f"{v:.3f}", lambda b, s, name: f"+{b - s:.3f} over {name}")
 
 
 def _speed_cells(ranked) -> list[str]:
+    return _winner_cells(ranked, lambda v: f"{v:,.0f}", lambda b, s, name: f"{b / s:.2f}x {name}")
+
+
+def _winner_cells(ranked, show, margin) -> list[str]:
+    """[winner (value), margin over the runner-up, verdict] for one metric at one setting."""
     if not ranked:
         return ["", "", ""]
     (best, b), rest = ranked[0], ranked[1:]
     if not rest:
-        return [f"{best} ({b.mean:,.0f})", "", judge(b, Estimate(math.nan, math.nan, math.nan, 0))]
-    (second, s) = rest[0]
-    return [f"{best} ({b.mean:,.0f})", f"{b.mean / s.mean:.2f}x {second}", judge(b, s)]
+        return [f"{best} ({show(b.mean)})", "", judge(b, Estimate(math.nan, math.nan, math.nan, 0))]
+    second, s = rest[0]
+    return [f"{best} ({show(b.mean)})", margin(b.mean, s.mean, second), judge(b, s)]
 
 
 def _axes(data: pd.DataFrame) -> tuple[list[str], list[str]]:
