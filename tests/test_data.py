@@ -19,3 +19,17 @@ def test_synthetic_is_seeded_and_shaped():
     assert len(first.x_train) + len(first.x_test) == 120 and len(first.x_test) == 4 * 8  # 25% of 30 per class
     np.testing.assert_array_equal(first.x_train, second.x_train)
     np.testing.assert_array_equal(first.y_test, second.y_test)
+
+
+def test_train_size_matches_the_built_datasets():
+    from bench.data import DIGITS_CLASS_COUNTS, train_size
+    from sklearn.datasets import load_digits
+
+    assert tuple(np.bincount(load_digits().target)) == DIGITS_CLASS_COUNTS
+    for name, options in [
+        ("digits", {"test_fraction": 0.25, "input_scale": 1 / 16}),
+        ("digits", {"test_fraction": 0.1, "input_scale": 1.0}),
+        ("synthetic", dict(samples=123, image_size=4, channels=1, classes=7, noise=0.1, test_fraction=0.3,
+                           input_scale=1.0)),
+    ]:
+        assert train_size(name, options) == len(load_dataset(name, options).x_train)

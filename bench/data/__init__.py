@@ -36,6 +36,23 @@ def load_dataset(name: str, options: dict) -> Dataset:
     raise ValueError(f"unknown dataset {name!r}")
 
 
+# Examples per class in scikit-learn's digits (checked against the real data by the tests).
+DIGITS_CLASS_COUNTS = (178, 182, 177, 183, 181, 182, 181, 179, 174, 180)
+
+
+def train_size(name: str, options: dict) -> int:
+    """How many training examples ``load_dataset(name, options)`` yields, without building it, so a
+    suite can be checked before anything runs. Mirrors :func:`split`'s per-class rounding."""
+    if name == "digits":
+        counts = DIGITS_CLASS_COUNTS
+    elif name == "synthetic":
+        samples, classes = options["samples"], options["classes"]
+        counts = [samples // classes + (1 if c < samples % classes else 0) for c in range(classes)]
+    else:
+        raise ValueError(f"unknown dataset {name!r}")
+    return sum(n - int(round(n * options["test_fraction"])) for n in counts)
+
+
 def split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, classes: int) -> Dataset:
     """A stratified split (each class keeps its share in train and test)."""
     rng = np.random.default_rng(seed)

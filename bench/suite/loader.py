@@ -123,6 +123,7 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
     training = parse_options(catalog.TRAINING, training_raw, "training")
     grid = _grid(document.get("grid") or {}, normalizers, model, training_raw, document["normalizers"])
     _check_groups_fit(normalizers, grid, model)
+    _check_batches_fit(training, grid, dataset)
     seeds = tuple(Param(list, [0], item=int).parse(document.get("seeds", [0]), "seeds"))
     if len(set(seeds)) != len(seeds):
         raise FieldError("seeds", f"must not repeat a seed, got {list(seeds)}")
@@ -269,6 +270,21 @@ def _check_groups_fit(normalizers, grid: Mapping[str, list], model: Component) -
                 if bad:
                     raise FieldError(where, f"{groups} groups do not divide the model's width {bad[0]} "
                                             f"(widths {widths})")
+
+
+def _check_batches_fit(training: Mapping, grid: Mapping[str, list], dataset: Component) -> None:
+    """Training drops the last partial batch, so a batch larger than the training set runs no step."""
+    from bench.data import train_size
+
+    available = train_size(dataset.name, dataset.options)
+    if "batch_size" in grid:
+        candidates = [(f"grid.batch_size[{i}]", b) for i, b in enumerate(grid["batch_size"])]
+    else:
+        candidates = [("training.batch_size", training["batch_size"])]
+    for where, batch in candidates:
+        if batch > available:
+            raise FieldError(where, f"{batch} is more than the {available} training examples of "
+                                    f"dataset {dataset.name!r}")
 
 
 def _required_text(document: Mapping, key: str) -> str:
