@@ -9,6 +9,7 @@ TensorFlow keeps a few MiB per traced model that ``clear_session`` does not give
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -16,6 +17,7 @@ import time
 from typing import Any
 
 from bench import faults, records
+from bench.data import load_dataset
 from bench.errors import NormbenchError
 from bench.suite import Case
 
@@ -100,9 +102,9 @@ def serve(conn, run_id: str) -> None:
     by the parent, so an interrupt never leaves a half-written record behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     from bench.measure import case as measure  # TensorFlow loads here, once per worker
-    from bench.measure.environment import framework
+    from bench.measure.environment import framework, gpu_unavailable_reason
 
-    conn.send(("ready", {"framework": framework(), "gpu_reason": measure.gpu_unavailable_reason(),
+    conn.send(("ready", {"framework": framework(), "gpu_reason": gpu_unavailable_reason(),
                          "pid": os.getpid()}))
     datasets: dict[str, Any] = {}
     while True:
@@ -142,9 +144,6 @@ def peak_rss_mb() -> float | None:
 
 
 def _dataset(case: Case, cache: dict):
-    import json
-
-    from bench.data import load_dataset
 
     key = json.dumps([case.dataset, case.dataset_options], sort_keys=True)
     if key not in cache:

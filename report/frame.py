@@ -46,6 +46,15 @@ def _columns() -> list[str]:
     return columns
 
 
+def grid_axes(frame: pd.DataFrame) -> list[str]:
+    """The grid axes used in these records, in first-seen order (only those that are columns)."""
+    names: list[str] = []
+    for axes in frame["axes"]:
+        if isinstance(axes, dict):
+            names += [a for a in axes if a not in names]
+    return [a for a in names if a in frame.columns]
+
+
 def varying(frame: pd.DataFrame, column: str) -> bool:
     """Whether a suite's records take more than one value of ``column`` (a figure needs a real axis)."""
     return frame[column].dropna().nunique() > 1

@@ -66,13 +66,9 @@ def _comparison(runs: Sequence[RunData]) -> dict | None:
     table = compare(runs[0].records, runs[1].records)
     if table.empty:
         return None
-    table = table.sort_values("train_samples_per_sec_change", na_position="last")
-    rows = [[row["case_id"], tables.fmt(row["test_accuracy_before"]), tables.fmt(row["test_accuracy_after"]),
-             tables.fmt(row["test_accuracy_change"]), tables.percent(row["train_samples_per_sec_change"]),
-             tables.percent(row["infer_samples_per_sec_change"])] for _, row in table.iterrows()]
+    header, rows = tables.comparison_rows(table)
     return {"before": runs[0].info.get("run_id", "?"), "after": runs[1].info.get("run_id", "?"),
-            "header": ["case", "acc before", "acc after", "acc change", "train samples/s change",
-                       "infer samples/s change"], "rows": rows}
+            "header": header, "rows": rows}
 
 
 def write_report(stores: Sequence[RunStore], output: str | Path | None = None) -> Path:

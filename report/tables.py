@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from report.frame import measured
+from report.frame import grid_axes, measured
 
 RECORD_COLUMNS = [
     ("case_id", "case"), ("status", "status"), ("test_accuracy", "acc (inference)"),
@@ -18,7 +18,7 @@ RECORD_COLUMNS = [
 
 def suite_summary(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     """One row per setting (device, normalizer, grid axes), aggregated over seeds."""
-    axes = _axes(frame)
+    axes = grid_axes(frame)
     keys = ["device", "normalizer", *axes]
     data = measured(frame)
     header = [*keys, "seeds", "acc (inference)", "acc (training mode)", "NaN rate", "train samples/s",
@@ -45,15 +45,6 @@ def record_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def _axes(frame: pd.DataFrame) -> list[str]:
-    """The grid axes used in these records, in first-seen order."""
-    names: list[str] = []
-    for axes in frame["axes"]:
-        if isinstance(axes, dict):
-            names += [a for a in axes if a not in names]
-    return [a for a in names if a in frame.columns]
-
-
 def _mean_sd(values: pd.Series) -> str:
     values = values.dropna()
     if values.empty:
@@ -61,6 +52,18 @@ def _mean_sd(values: pd.Series) -> str:
     if len(values) == 1:
         return f"{values.iloc[0]:.3f}"
     return f"{values.mean():.3f} ± {values.std(ddof=1):.3f}"
+
+
+def comparison_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
+    """Per-case changes between two runs (from report.compare.compare), largest training-throughput
+    drop first."""
+    header = ["case", "acc before", "acc after", "acc change", "train samples/s change",
+              "infer samples/s change"]
+    table = table.sort_values("train_samples_per_sec_change", na_position="last")
+    rows = [[row["case_id"], fmt(row["test_accuracy_before"]), fmt(row["test_accuracy_after"]),
+             fmt(row["test_accuracy_change"]), percent(row["train_samples_per_sec_change"]),
+             percent(row["infer_samples_per_sec_change"])] for _, row in table.iterrows()]
+    return header, rows
 
 
 def percent(value) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 from scipy import stats
 
-from report.frame import measured
+from report.frame import grid_axes, measured
 
 
 @dataclass(frozen=True)
@@ -93,14 +93,8 @@ def _winner_cells(ranked, show, margin) -> list[str]:
 
 def _axes(data: pd.DataFrame) -> tuple[list[str], list[str]]:
     """Grid axes shared by every record vs those only some normalizers have (listed as not applicable)."""
-    names: list[str] = []
-    specific: set[str] = set()
-    for axes, skipped in zip(data["axes"], data["not_applicable"]):
-        if isinstance(axes, dict):
-            names += [a for a in axes if a not in names]
-        if isinstance(skipped, list):
-            specific.update(skipped)
-    names = [a for a in names if a in data.columns]
+    specific = {a for skipped in data["not_applicable"] if isinstance(skipped, list) for a in skipped}
+    names = grid_axes(data)
     return [a for a in names if a not in specific], [a for a in names if a in specific]
 
 

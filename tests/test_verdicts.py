@@ -1,6 +1,5 @@
 import math
 
-import pandas as pd
 import pytest
 
 from report.frame import records_frame

@@ -65,14 +65,6 @@ def _time_steps(case, trainer: Trainer, dataset: Dataset, batch: int, record: di
         benchmarks.append(timing.benchmark)
 
 
-def gpu_unavailable_reason() -> str | None:
-    """None when TensorFlow sees a GPU, else the reason GPU cases are skipped."""
-    if tf.config.list_physical_devices("GPU"):
-        return None
-    built = "with" if tf.test.is_built_with_cuda() else "without"
-    return f"no GPU visible to TensorFlow {tf.__version__} (built {built} CUDA)"
-
-
 def release_memory() -> None:
     """Drop the finished case's graphs and layers.
 
