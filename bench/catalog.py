@@ -39,6 +39,9 @@ register_normalizer(NormalizerKind("batch", {
     "epsilon": EPSILON,
     "center": Param(bool, True),
     "scale": Param(bool, True),
+    "freeze_stats_after": Param(int, 0, at_least(0),
+                                help="training steps after which BN normalizes with its moving averages "
+                                     "and stops updating them (0: never)"),
 }, "keras.layers.BatchNormalization: batch statistics in training, moving averages in inference"))
 register_normalizer(NormalizerKind("group", {
     "groups": Param(int, 4, at_least(1), help="must divide every normalized layer's width"),
@@ -88,6 +91,16 @@ MODELS: dict[str, Mapping[str, Param]] = {
     },
 }
 
+MODEL_AXIS = Param(str, "cnn", choices=tuple(MODELS),
+                   help="a grid axis over model families; the model section's options apply to each")
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# trainable: BN learns gamma/beta and re-estimates statistics on the new data (training mode).
+# frozen: layer.trainable = False, which in Keras also means inference mode (the article's advice).
+# frozen_training_mode: gamma/beta excluded from the update, but BN still normalizes with batch
+#   statistics and moves its averages: freezing weights without freezing statistics.
+FINE_TUNE_BN = ("trainable", "frozen", "frozen_training_mode")
+
 TRAINING: Mapping[str, Param] = {
     "epochs": Param(int, 3, at_least(1)),
     "batch_size": Param(int, 32, at_least(1)),
@@ -100,6 +113,17 @@ TRAINING: Mapping[str, Param] = {
     "eval_batch_size": Param(int, 0, at_least(0),
                              help="test batch size (0: the training batch size); with training=True "
                                   "it sets how many examples share batch statistics"),
+    "precision": Param(str, "float32", choices=PRECISIONS,
+                       help="Keras dtype policy; mixed_float16 adds dynamic loss scaling"),
+    "fine_tune_epochs": Param(int, 0, at_least(0),
+                              help="epochs of fine-tuning on the shifted data after training (0: none)"),
+    "fine_tune_bn": Param(str, "trainable", choices=FINE_TUNE_BN,
+                          help="how BN layers are treated while fine-tuning (see the fine_tuning suite)"),
+    "shift_gain": Param(float, -1.0, help="the shifted data is x * shift_gain + shift_offset "
+                                          "(the defaults invert [0, 1] images)"),
+    "shift_offset": Param(float, 1.0),
+    "monitor_statistics": Param(bool, False, help="record BN moving and population statistics "
+                                                  "after every epoch"),
 }
 
 TIMING: Mapping[str, Param] = {

@@ -60,3 +60,20 @@ def final_loss(losses: Sequence[float]) -> float | None:
     tail = losses[-max(1, losses.size // 10):]
     value = float(np.mean(tail))
     return value if math.isfinite(value) else None
+
+
+def statistics_gaps(moving_mean, moving_variance, population_mean, population_variance,
+                    floor: float = 1e-12) -> tuple[float, float]:
+    """How far BN's moving averages are from the statistics they estimate, averaged over channels:
+    the mean's error in population standard deviations, and the moving-to-population variance
+    ratio (1.0 when converged). Channels with (near) zero population variance are left out."""
+    moving_mean, moving_variance, population_mean, population_variance = (
+        np.asarray(a, dtype=np.float64) for a in (moving_mean, moving_variance, population_mean,
+                                                  population_variance))
+    live = population_variance > floor
+    if not live.any():
+        return math.nan, math.nan
+    std = np.sqrt(population_variance[live])
+    mean_error = float(np.mean(np.abs(moving_mean[live] - population_mean[live]) / std))
+    variance_ratio = float(np.mean(moving_variance[live] / population_variance[live]))
+    return mean_error, variance_ratio

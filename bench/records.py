@@ -34,7 +34,9 @@ FIELDS: dict[str, str] = {
     "epochs": "training epochs",
     "optimizer": "sgd or adam",
     "placement": "normalizer before or after the activation",
+    "precision": "Keras dtype policy: float32, mixed_float16 or mixed_bfloat16",
     "dataset": "dataset name",
+    "input_scale": "factor applied to the dataset's raw pixels",
     "model": "model family (cnn, mlp)",
     "axes": "the grid-axis values of this case",
     "not_applicable": "grid axes that do not apply to this normalizer",
@@ -42,11 +44,19 @@ FIELDS: dict[str, str] = {
     "error": "why the case failed or was skipped; null when ok or nan",
     "test_accuracy": "test accuracy in inference mode (training=False, moving averages)",
     "test_accuracy_training_mode": "test accuracy called with training=True (batch statistics)",
+    "fine_tune_bn": "with fine-tuning: trainable, frozen or frozen_training_mode; else null",
+    "source_accuracy_before": "with fine-tuning: accuracy on the original data before fine-tuning",
+    "target_accuracy_before": "with fine-tuning: accuracy on the shifted data before fine-tuning",
+    "source_accuracy_after": "with fine-tuning: accuracy on the original data after fine-tuning "
+                             "(test_accuracy is on the shifted data)",
     "nan_rate": "fraction of training steps whose loss was not finite",
     "first_nan_step": "0-based index of the first non-finite loss, or null",
     "weights_finite": "whether every weight was finite after training",
     "steps": "training steps run",
     "final_loss": "mean loss over the last 10% of steps; null if not finite",
+    "bn_statistics": "with monitor_statistics: per epoch and BN layer, the channel means of the moving "
+                     "mean and variance, the mean's error in population sds and the moving/population "
+                     "variance ratio",
     "train_samples_per_sec": "training throughput: batch_size / median train-step time",
     "infer_samples_per_sec": "inference throughput: batch_size / median predict-step time",
     "train_step_seconds": "train-step timing: median, iqr, stddev, min, max, rounds, iterations",
@@ -78,7 +88,10 @@ def new_record(case, run_id: str) -> dict[str, Any]:
             training["reference_batch_size"]),
         base_learning_rate=training["learning_rate"], epochs=training["epochs"],
         optimizer=training["optimizer"], placement=case.model_options.get("placement"),
-        dataset=case.dataset, model=case.model, axes=dict(case.axes),
+        precision=training["precision"], dataset=case.dataset,
+        input_scale=case.dataset_options.get("input_scale"), model=case.model,
+        fine_tune_bn=training["fine_tune_bn"] if training["fine_tune_epochs"] else None,
+        axes=dict(case.axes),
         not_applicable=list(case.not_applicable), started_at=now(),
     )
     return record

@@ -29,7 +29,8 @@ def records_frame(records: Iterable[dict]) -> pd.DataFrame:
         rows.append(row)
     frame = pd.DataFrame(rows, columns=_columns())
     numeric = ["batch_size", "eval_batch_size", "epsilon", "momentum", "groups", "learning_rate", "epochs", "seed",
-               "test_accuracy", "test_accuracy_training_mode", "nan_rate", "first_nan_step", "steps",
+               "input_scale", "test_accuracy", "test_accuracy_training_mode", "source_accuracy_before",
+               "target_accuracy_before", "source_accuracy_after", "nan_rate", "first_nan_step", "steps",
                "final_loss", "train_samples_per_sec", "infer_samples_per_sec", "train_seconds",
                "case_seconds", "train_median_s", "train_iqr_s", "train_stddev_s", "train_rounds",
                "infer_median_s", "infer_iqr_s", "infer_stddev_s", "infer_rounds"]
@@ -58,6 +59,12 @@ def grid_axes(frame: pd.DataFrame) -> list[str]:
 def varying(frame: pd.DataFrame, column: str) -> bool:
     """Whether a suite's records take more than one value of ``column`` (a figure needs a real axis)."""
     return frame[column].dropna().nunique() > 1
+
+
+def is_axis(frame: pd.DataFrame, column: str) -> bool:
+    """Whether ``column`` is a grid axis of these records taking several values: a figure about an
+    axis needs it varied on purpose, not as a side effect (eval batch size follows batch size)."""
+    return column in grid_axes(frame) and varying(measured(frame), column)
 
 
 def measured(frame: pd.DataFrame) -> pd.DataFrame:

@@ -100,7 +100,8 @@ def _figure(fn, frame, colours) -> dict | None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
     figures.close(fig)
-    return {"title": (fn.__doc__ or fn.__name__).strip().splitlines()[0],
+    summary = (fn.__doc__ or fn.__name__).strip().split("\n\n")[0]  # the docstring's first paragraph
+    return {"title": " ".join(summary.split()),
             "png": base64.b64encode(buffer.getvalue()).decode("ascii")}
 
 

@@ -16,21 +16,33 @@ RECORD_COLUMNS = [
 ]
 
 
+# Columns a suite's summary shows only when its records hold them (fine-tuning, divergence).
+OPTIONAL_ACCURACIES = [
+    ("source_accuracy_before", "acc original, before"), ("target_accuracy_before", "acc shifted, before"),
+    ("source_accuracy_after", "acc original, after"),
+]
+
+
 def suite_summary(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     """One row per setting (device, normalizer, grid axes), aggregated over seeds."""
     axes = grid_axes(frame)
     keys = ["device", "normalizer", *axes]
     data = measured(frame)
-    header = [*keys, "seeds", "acc (inference)", "acc (training mode)", "NaN rate", "train samples/s",
+    optional = [(c, title) for c, title in OPTIONAL_ACCURACIES if data[c].notna().any()]
+    with_first_nan = data["first_nan_step"].notna().any()
+    header = [*keys, "seeds", "acc (inference)", "acc (training mode)", *(t for _, t in optional),
+              "NaN rate", *(["first NaN step"] if with_first_nan else []), "train samples/s",
               "infer samples/s"]
     rows = []
     if data.empty:
         return header, rows
     for key, group in data.groupby(keys, dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
+        first_nan = [fmt(group["first_nan_step"].median(), 0)] if with_first_nan else []
         rows.append([*(fmt(k) for k in key), str(len(group)),
                      _mean_sd(group["test_accuracy"]), _mean_sd(group["test_accuracy_training_mode"]),
-                     fmt(group["nan_rate"].mean()), fmt(group["train_samples_per_sec"].median(), 0),
+                     *(_mean_sd(group[c]) for c, _ in optional),
+                     fmt(group["nan_rate"].mean()), *first_nan, fmt(group["train_samples_per_sec"].median(), 0),
                      fmt(group["infer_samples_per_sec"].median(), 0)])
     return header, rows
 

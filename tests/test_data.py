@@ -33,3 +33,11 @@ def test_train_size_matches_the_built_datasets():
                            input_scale=1.0)),
     ]:
         assert train_size(name, options) == len(load_dataset(name, options).x_train)
+
+
+def test_shifted_dataset_is_an_affine_copy():
+    data = load_dataset("digits", {"test_fraction": 0.25, "input_scale": 1 / 16})
+    inverted = data.shifted(-1.0, 1.0)
+    np.testing.assert_allclose(inverted.x_train, 1.0 - data.x_train)
+    np.testing.assert_array_equal(inverted.y_test, data.y_test)
+    assert inverted.x_train.dtype == np.float32 and data.x_train.max() == 1.0 and inverted.x_train.min() == 0.0

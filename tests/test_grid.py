@@ -48,3 +48,19 @@ def test_case_to_dict_is_plain_data(write_suite):
 
     case = expand(load_suite(write_suite(MINIMAL)))[0]
     assert json.loads(json.dumps(case.to_dict()))["case_id"] == case.case_id
+
+
+def test_model_axis_gives_each_family_its_own_defaults(write_suite):
+    suite = load_suite(write_suite("""
+name: families
+model: {placement: after}
+normalizers: {batch: {}}
+grid: {model: [cnn, mlp], input_scale: [1.0, 2.0]}
+devices: [cpu]
+"""))
+    cases = expand(suite)
+    assert len(cases) == 4
+    by_model = {(c.model, c.dataset_options["input_scale"]): c for c in cases}
+    assert by_model[("cnn", 1.0)].model_options == {"widths": [16, 32], "placement": "after"}
+    assert by_model[("mlp", 2.0)].model_options == {"widths": [64, 64], "placement": "after"}
+    assert by_model[("mlp", 2.0)].case_id == "families/batch/model=mlp,input_scale=2/seed=0/cpu"

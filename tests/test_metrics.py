@@ -41,3 +41,15 @@ def test_final_loss_averages_the_last_tenth():
 def test_relative_spread():
     assert metrics.relative_spread(0.5, 2.0) == 0.25
     assert math.isnan(metrics.relative_spread(0.5, 0.0))
+
+
+def test_statistics_gaps_against_literal_numbers():
+    # channel 0: mean off by 1 sd (1 vs 0, sd 1), variance 2 vs 1; channel 1: exact (mean 3, var 4)
+    mean_error, variance_ratio = metrics.statistics_gaps([1.0, 3.0], [2.0, 4.0], [0.0, 3.0], [1.0, 4.0])
+    assert mean_error == pytest.approx(0.5)
+    assert variance_ratio == pytest.approx(1.5)
+
+
+def test_statistics_gaps_skips_constant_channels():
+    assert metrics.statistics_gaps([5.0, 1.0], [1.0, 1.0], [0.0, 1.0], [0.0, 1.0]) == (0.0, 1.0)
+    assert all(math.isnan(v) for v in metrics.statistics_gaps([1.0], [1.0], [1.0], [0.0]))

@@ -34,7 +34,8 @@ def test_every_suite_has_its_section_description_and_figures(html):
         assert f"Suite: {suite}" in html
     assert "Does BatchNorm break at small batch sizes" in html
     titles = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', html)
-    assert "Inference-mode test accuracy against batch size, mean and standard deviation over seeds." in titles
+    assert ("Inference-mode test accuracy against batch size, mean and standard deviation over seeds; one "
+            "panel per model family when the suite varies it.") in titles
     assert any(t.startswith("Fraction of non-finite training steps") for t in titles)
     assert any(t.startswith("Training-mode minus inference-mode accuracy") for t in titles)
     assert any(t.startswith("Train and inference samples/s") for t in titles)
@@ -121,3 +122,45 @@ def test_hostile_records_render(tmp_path):
     (run / "run.json").write_text('{"run_id": "run", "suites": [{"name": "s"}, "not a dict"], "machine": []}')
     html = write_report([RunStore(run)]).read_text()
     assert "s/ünï/seed=0/cpu" in html and "E" * 1000 in html
+
+
+PITFALLS = FIXTURES / "runs" / "pitfalls"
+
+
+@pytest.fixture
+def pitfalls_html(tmp_path):
+    target = tmp_path / "results" / "pitfalls"
+    shutil.copytree(PITFALLS, target)
+    return write_report([RunStore(target)]).read_text()
+
+
+def section(html, suite):
+    start = html.index(f"Suite: {suite}")
+    end = html.find("Suite: ", start + 10)
+    return html[start:end if end > 0 else len(html)]
+
+
+@pytest.mark.parametrize("suite, figure", [
+    ("fine_tuning", "Accuracy on the original and the shifted data"),
+    ("momentum", "The statistics monitor: per epoch"),
+    ("nan_stress", "Mean NaN rate by input scale and precision"),
+    ("placement", "Inference accuracy with the normalizer before vs after the activation"),
+    ("small_batch", "Inference-mode test accuracy against batch size"),
+])
+def test_each_pitfall_suite_gets_its_figure(pitfalls_html, suite, figure):
+    titles = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', section(pitfalls_html, suite))
+    assert any(t.startswith(figure) for t in titles), titles
+
+
+def test_figures_follow_grid_axes_not_side_effects(pitfalls_html):
+    # small_batch varies momentum (two BN labels) and eval batch size (it follows batch size), but
+    # neither is a grid axis: no momentum or training-flag figure there
+    titles = re.findall(r'<img alt="([^"]+)"', section(pitfalls_html, "small_batch"))
+    assert not any(t.startswith(("Training-mode minus", "Test accuracy with training=False")) for t in titles)
+
+
+def test_fine_tuning_and_nan_columns_only_where_recorded(pitfalls_html):
+    fine_tuning, placement = section(pitfalls_html, "fine_tuning"), section(pitfalls_html, "placement")
+    assert "acc original, after" in fine_tuning and "acc original, after" not in placement
+    assert "first NaN step" in section(pitfalls_html, "nan_stress")
+    assert "first NaN step" not in placement

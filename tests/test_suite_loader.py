@@ -125,3 +125,22 @@ def test_unhashable_names_are_field_errors(write_suite, text, field):
     with pytest.raises(SuiteError) as info:
         load_suite(write_suite("name: x\n" + text + "\n"))
     assert info.value.field == field
+
+
+@pytest.mark.parametrize("text, field, message", [
+    ("model: {name: mlp}\ngrid: {model: [cnn, mlp]}", "model.name", "is also grid axis grid.model"),
+    ("grid: {model: [cnn, rnn]}", "grid.model[1]", "must be one of 'cnn', 'mlp', got 'rnn'"),
+    ("dataset: {name: digits, input_scale: 1.0}\ngrid: {input_scale: [1.0, 2.0]}", "dataset.input_scale",
+     "set it in one place"),
+    ("grid: {input_scale: [0, 1.0]}", "grid.input_scale[0]", "must be > 0"),
+    ("grid: {samples: [100]}", "grid.samples", "not a training setting"),
+    ("training: {precision: float64}", "training.precision", "must be one of"),
+    ("training: {fine_tune_bn: melted}", "training.fine_tune_bn", "must be one of"),
+    ("model: {widths: [6]}\ngrid: {model: [cnn, mlp]}\nnormalizers: {group: {groups: 4}}",
+     "normalizers.group.groups", "4 groups do not divide the model's width 6"),
+])
+def test_new_axes_are_validated(write_suite, text, field, message):
+    document = "name: s\nnormalizers: {batch: {}}\n" + text if "normalizers" not in text else "name: s\n" + text
+    with pytest.raises(SuiteError) as error:
+        load_suite(write_suite(document))
+    assert f": {field}: " in str(error.value) and message in str(error.value)

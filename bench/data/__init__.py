@@ -21,6 +21,13 @@ class Dataset:
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.x_train.shape[1:])
 
+    def shifted(self, gain: float, offset: float) -> "Dataset":
+        """The same examples and labels under a pixel-wise affine shift ``x * gain + offset``: a
+        new input distribution for fine-tuning (gain -1, offset 1 inverts [0, 1] images)."""
+        gain, offset = np.float32(gain), np.float32(offset)
+        return Dataset(self.x_train * gain + offset, self.y_train, self.x_test * gain + offset,
+                       self.y_test, self.classes)
+
 
 def load_dataset(name: str, options: dict) -> Dataset:
     """Build a dataset by catalog name; the split never depends on the case's seed, so every case of

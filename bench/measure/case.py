@@ -1,15 +1,19 @@
-"""Run one case end to end: build, train, evaluate both ways, then time train and predict steps."""
+"""Run one case end to end: build, train (and fine-tune), evaluate both ways, then time train and
+predict steps."""
 
 from __future__ import annotations
 
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from bench import metrics
 from bench.data import Dataset
+from bench.measure.fine_tuning import prepare_batch_norm
 from bench.measure.models import build_model
+from bench.measure.statistics_monitor import StatisticsMonitor
 from bench.measure.throughput import time_calls
 from bench.measure.training import Trainer, make_optimizer
 
@@ -21,29 +25,64 @@ def measure_case(case, dataset: Dataset, record: dict, benchmarks: list) -> dict
     moving averages), timing last (it keeps training the model).
     """
     started = time.perf_counter()
+    training = case.training
     keras.utils.set_random_seed(case.seed)
-    with tf.device("/GPU:0" if case.device == "gpu" else "/CPU:0"):
-        model = build_model(case.model, case.model_options, dataset.input_shape, dataset.classes,
-                            case.kind, case.normalizer_options)
-        trainer = Trainer(model, make_optimizer(case.training, record["learning_rate"]))
-        batch = case.training["batch_size"]
-        losses = trainer.fit(dataset.x_train, dataset.y_train, batch, case.training["epochs"], case.seed)
-        record["train_seconds"] = time.perf_counter() - started
-
-        eval_batch = record["eval_batch_size"]
-        record["test_accuracy"] = metrics.accuracy(trainer.predict(dataset.x_test, eval_batch, False),
-                                                   dataset.y_test)
-        record["test_accuracy_training_mode"] = metrics.accuracy(
-            trainer.predict(dataset.x_test, eval_batch, True), dataset.y_test)
-        record.update(
-            steps=int(losses.size), nan_rate=metrics.nan_rate(losses),
-            first_nan_step=metrics.first_nonfinite_step(losses), final_loss=metrics.final_loss(losses),
-            weights_finite=trainer.weights_finite(),
-        )
-        record["status"] = "ok" if record["nan_rate"] == 0 and record["weights_finite"] else "nan"
-        _time_steps(case, trainer, dataset, batch, record, benchmarks)
+    keras.mixed_precision.set_dtype_policy(training["precision"])
+    try:
+        with tf.device("/GPU:0" if case.device == "gpu" else "/CPU:0"):
+            model = build_model(case.model, case.model_options, dataset.input_shape, dataset.classes,
+                                case.kind, case.normalizer_options)
+            trainer = Trainer(model, make_optimizer(training, record["learning_rate"]))
+            monitor = StatisticsMonitor(model, dataset.x_train) if training["monitor_statistics"] else None
+            batch = training["batch_size"]
+            losses = trainer.fit(dataset.x_train, dataset.y_train, batch, training["epochs"], case.seed,
+                                 after_epoch=monitor)
+            if training["fine_tune_epochs"]:
+                trainer, dataset, tuning_losses = _fine_tune(case, trainer, dataset, record)
+                losses = np.concatenate([losses, tuning_losses])
+            record["train_seconds"] = time.perf_counter() - started
+            _evaluate(trainer, dataset, record)
+            record.update(
+                steps=int(losses.size), nan_rate=metrics.nan_rate(losses),
+                first_nan_step=metrics.first_nonfinite_step(losses), final_loss=metrics.final_loss(losses),
+                weights_finite=trainer.weights_finite(),
+                bn_statistics=monitor.history if monitor is not None else None,
+            )
+            record["status"] = "ok" if record["nan_rate"] == 0 and record["weights_finite"] else "nan"
+            _time_steps(case, trainer, dataset, batch, record, benchmarks)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
     record["case_seconds"] = time.perf_counter() - started
     return record
+
+
+def _evaluate(trainer: Trainer, dataset: Dataset, record: dict) -> None:
+    eval_batch = record["eval_batch_size"]
+    record["test_accuracy"] = metrics.accuracy(trainer.predict(dataset.x_test, eval_batch, False),
+                                               dataset.y_test)
+    record["test_accuracy_training_mode"] = metrics.accuracy(
+        trainer.predict(dataset.x_test, eval_batch, True), dataset.y_test)
+
+
+def _fine_tune(case, trainer: Trainer, source: Dataset, record: dict) -> tuple[Trainer, Dataset, np.ndarray]:
+    """Fine-tune the trained model on the shifted data with BN treated as ``fine_tune_bn`` says;
+    returns the new trainer, the shifted dataset (which the case is then tested and timed on) and
+    the fine-tuning losses. Accuracy on the original data is recorded before and after."""
+    training = case.training
+    target = source.shifted(training["shift_gain"], training["shift_offset"])
+    eval_batch = record["eval_batch_size"]
+
+    def inference_accuracy(tuner: Trainer, data: Dataset) -> float:
+        return metrics.accuracy(tuner.predict(data.x_test, eval_batch, False), data.y_test)
+
+    record["source_accuracy_before"] = inference_accuracy(trainer, source)
+    record["target_accuracy_before"] = inference_accuracy(trainer, target)
+    variables = prepare_batch_norm(trainer.model, training["fine_tune_bn"])
+    tuner = Trainer(trainer.model, make_optimizer(training, record["learning_rate"]), variables)
+    losses = tuner.fit(target.x_train, target.y_train, training["batch_size"], training["fine_tune_epochs"],
+                       case.seed + 1)
+    record["source_accuracy_after"] = inference_accuracy(tuner, source)
+    return tuner, target, losses
 
 
 def _time_steps(case, trainer: Trainer, dataset: Dataset, batch: int, record: dict, benchmarks: list):

@@ -6,10 +6,18 @@ from typing import Callable
 
 import keras
 
+from bench.measure.frozen_stats_batch_norm import FrozenStatsBatchNormalization
 from bench.measure.reference_batch_norm import ReferenceBatchNormalization
 
+
+def _batch_norm(freeze_stats_after: int = 0, **options) -> keras.layers.Layer:
+    if freeze_stats_after:
+        return FrozenStatsBatchNormalization(freeze_stats_after, **options)
+    return keras.layers.BatchNormalization(**options)
+
+
 BUILDERS: dict[str, Callable[..., keras.layers.Layer]] = {
-    "batch": lambda **o: keras.layers.BatchNormalization(**o),
+    "batch": _batch_norm,
     "group": lambda **o: keras.layers.GroupNormalization(**o),
     "layer": lambda **o: keras.layers.LayerNormalization(**o),
     "reference_batch": lambda **o: ReferenceBatchNormalization(**o),

@@ -28,5 +28,5 @@ def build_model(name: str, options: dict, input_shape: tuple, classes: int, kind
             x = norm(keras.layers.Activation("relu")(x))
     if name == "cnn":
         x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(classes)(x)
+    outputs = keras.layers.Dense(classes, dtype="float32")(x)  # float32 logits under mixed precision
     return keras.Model(inputs, outputs, name=f"{name}_{kind}")

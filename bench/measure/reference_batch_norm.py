@@ -32,7 +32,7 @@ class ReferenceBatchNormalization(keras.layers.Layer):
                                                trainable=False)
 
     def call(self, inputs, training=None):
-        if training:
+        if training and self.trainable:  # like Keras: a frozen BN layer runs in inference mode
             axes = list(range(len(inputs.shape) - 1))
             mean = ops.mean(inputs, axis=axes)
             variance = ops.mean(ops.square(inputs - mean), axis=axes)

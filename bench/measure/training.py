@@ -8,6 +8,7 @@ kept so NaN incidence counts steps, not epochs.
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 import keras
 import numpy as np
@@ -19,19 +20,29 @@ tf.get_logger().setLevel(logging.ERROR)
 
 
 def make_optimizer(training: dict, learning_rate: float) -> keras.optimizers.Optimizer:
+    """The suite's optimizer; under ``mixed_float16`` wrapped in dynamic loss scaling, as
+    ``model.fit`` would do, so small float16 gradients do not flush to zero."""
     if training["optimizer"] == "adam":
-        return keras.optimizers.Adam(learning_rate=learning_rate)
-    return keras.optimizers.SGD(learning_rate=learning_rate, momentum=training["sgd_momentum"])
+        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    else:
+        optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=training["sgd_momentum"])
+    if training["precision"] == "mixed_float16":
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
 
 
 class Trainer:
-    """Owns the traced step functions of one model, so training and timing share one trace."""
+    """Owns the traced step functions of one model, so training and timing share one trace.
 
-    def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer):
+    ``variables`` (default: all trainable ones) are the weights the optimizer updates.
+    """
+
+    def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer, variables=None):
         self.model = model
         self.optimizer = optimizer
+        self.variables = list(model.trainable_variables if variables is None else variables)
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        optimizer.build(model.trainable_variables)
+        optimizer.build(self.variables)
         self.train_step = tf.function(self._train_step)
         # reduce_retracing: the last evaluation batch is smaller; one generalized trace covers both
         self.predict_step = tf.function(self._predict_step, reduce_retracing=True)
@@ -40,9 +51,10 @@ class Trainer:
     def _train_step(self, x, y):
         with tf.GradientTape() as tape:
             logits = self.model(x, training=True)
-            loss = self.loss_fn(y, logits)
-        grads = tape.gradient(loss, self.model.trainable_variables)
-        self.optimizer.apply(grads, self.model.trainable_variables)
+            loss = tf.cast(self.loss_fn(y, logits), tf.float32)
+            scaled = self.optimizer.scale_loss(loss)
+        grads = tape.gradient(scaled, self.variables)
+        self.optimizer.apply(grads, self.variables)
         return loss
 
     def _predict_step(self, x, training):
@@ -55,8 +67,10 @@ class Trainer:
             losses = losses.write(i, self._train_step(tf.gather(x, idx), tf.gather(y, idx)))
         return losses.stack()
 
-    def fit(self, x: np.ndarray, y: np.ndarray, batch_size: int, epochs: int, seed: int) -> np.ndarray:
+    def fit(self, x: np.ndarray, y: np.ndarray, batch_size: int, epochs: int, seed: int,
+            after_epoch: Callable[[int], None] | None = None) -> np.ndarray:
         """Train with a remainder-free shuffle per epoch; returns every step's loss in order.
+        ``after_epoch(epoch)`` is called after each epoch (the statistics monitor).
 
         The partial last batch is dropped: a batch of one would make BatchNorm's variance zero and
         mix a different batch size into the measurement.
@@ -67,9 +81,11 @@ class Trainer:
         rng = np.random.default_rng(seed)
         x_t, y_t = tf.constant(x), tf.constant(y)
         losses = []
-        for _ in range(epochs):
+        for epoch in range(epochs):
             order = rng.permutation(len(x))[: steps * batch_size].reshape(steps, batch_size)
             losses.append(self._run_epoch(x_t, y_t, tf.constant(order, tf.int32)).numpy())
+            if after_epoch is not None:
+                after_epoch(epoch)
         return np.concatenate(losses)
 
     def predict(self, x: np.ndarray, batch_size: int, training: bool) -> np.ndarray:

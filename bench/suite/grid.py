@@ -63,8 +63,8 @@ def expand(suite: Suite, quick: bool = False) -> list[Case]:
 
 
 def _applies(axis: str, spec: NormalizerSpec, suite: Suite) -> bool:
-    return (axis in catalog.TRAINING or axis in catalog.MODELS[suite.model.name]
-            or axis in catalog.NORMALIZERS[spec.kind].options)
+    return (axis == "model" or axis in catalog.TRAINING or axis in catalog.MODELS[suite.model.name]
+            or axis in catalog.DATASETS[suite.dataset.name] or axis in catalog.NORMALIZERS[spec.kind].options)
 
 
 def _case(suite: Suite, spec: NormalizerSpec, axes: dict, not_applicable: tuple, seed: int,
@@ -72,6 +72,7 @@ def _case(suite: Suite, spec: NormalizerSpec, axes: dict, not_applicable: tuple,
     def overridden(base: dict, owner_keys) -> dict:
         return {**base, **{k: v for k, v in axes.items() if k in owner_keys}}
 
+    model = suite.models[axes.get("model", suite.model.name)]
     return Case(
         case_id=case_id(suite.name, spec.label, axes, seed, device),
         suite=suite.name,
@@ -79,9 +80,9 @@ def _case(suite: Suite, spec: NormalizerSpec, axes: dict, not_applicable: tuple,
         kind=spec.kind,
         normalizer_options=overridden(spec.options, catalog.NORMALIZERS[spec.kind].options),
         dataset=suite.dataset.name,
-        dataset_options=dict(suite.dataset.options),
-        model=suite.model.name,
-        model_options=overridden(suite.model.options, catalog.MODELS[suite.model.name]),
+        dataset_options=overridden(suite.dataset.options, catalog.DATASETS[suite.dataset.name]),
+        model=model.name,
+        model_options=overridden(model.options, catalog.MODELS[model.name]),
         training=overridden(suite.training, catalog.TRAINING),
         timing=dict(suite.timing),
         axes=axes,

@@ -7,6 +7,7 @@ and the bad value, e.g. ``suites/eps.yaml: grid.epsilon[2]: must be > 0, got -1`
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import reprlib
 from pathlib import Path
@@ -117,12 +118,13 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
         raise FieldError("description", f"must be a string, got {_short(description)}")
 
     dataset = _component(document.get("dataset", "digits"), "dataset", catalog.DATASETS)
-    model = _component(document.get("model", "cnn"), "model", catalog.MODELS)
+    model = _component(_model_section(document), "model", catalog.MODELS)
     normalizers = _normalizers(document.get("normalizers"))
     training_raw = document.get("training") or {}
     training = parse_options(catalog.TRAINING, training_raw, "training")
-    grid = _grid(document.get("grid") or {}, normalizers, model, training_raw, document["normalizers"])
-    _check_groups_fit(normalizers, grid, model)
+    grid = _grid(document.get("grid") or {}, normalizers, model, dataset, training_raw, document)
+    models = _model_variants(document.get("model", "cnn"), grid, model)
+    _check_groups_fit(normalizers, grid, models)
     _check_batches_fit(training, grid, dataset)
     seeds = tuple(Param(list, [0], item=int).parse(document.get("seeds", [0]), "seeds"))
     if len(set(seeds)) != len(seeds):
@@ -139,7 +141,7 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
         except FieldError as exc:
             raise FieldError(f"quick: {exc.field}" if exc.field else "quick", exc.message) from None
     return Suite(name=name, description=description.strip(), source=source, sha256=sha256,
-                 document=dict(document), dataset=dataset, model=model, training=training,
+                 document=dict(document), dataset=dataset, model=model, models=models, training=training,
                  normalizers=normalizers, grid=grid, seeds=seeds, devices=devices, timing=timing,
                  quick=quick)
 
@@ -202,23 +204,28 @@ def _normalizers(raw: Any) -> tuple[NormalizerSpec, ...]:
     return tuple(specs)
 
 
-def _grid(raw: Any, normalizers: tuple[NormalizerSpec, ...], model: Component,
-          training_raw: Mapping, normalizers_raw: Mapping) -> dict[str, list]:
-    """Validate each axis against every owner that uses it (training, model, or normalizer options)."""
+def _grid(raw: Any, normalizers: tuple[NormalizerSpec, ...], model: Component, dataset: Component,
+          training_raw: Mapping, document: Mapping) -> dict[str, list]:
+    """Validate each axis against every owner that uses it (training, model, dataset or normalizer
+    options, or ``model`` itself)."""
     if not isinstance(raw, Mapping):
         raise FieldError("grid", f"must be a mapping of axis: [values], got {_short(raw)}")
     grid = {}
     for axis, values in raw.items():
         where = f"grid.{axis}"
-        owners = _axis_owners(str(axis), normalizers, model)
+        owners = _axis_owners(str(axis), normalizers, model, dataset)
         if not owners:
-            raise FieldError(where, "not a training setting, model option or option of any normalizer "
-                                    f"in this suite (known axes: {', '.join(_known_axes(normalizers, model))})")
+            raise FieldError(where, "not a training setting, model or dataset option or option of any "
+                                    "normalizer in this suite (known axes: "
+                                    f"{', '.join(_known_axes(normalizers, model, dataset))})")
         if not isinstance(values, list) or not values:
             raise FieldError(where, f"must be a non-empty list of values, got {_short(values)}")
         if axis in training_raw:
             raise FieldError(f"training.{axis}", f"is also grid axis {where}; set it in one place")
-        for label, options in normalizers_raw.items():
+        for section in ("model", "dataset"):
+            if isinstance(document.get(section), Mapping) and axis in document[section]:
+                raise FieldError(f"{section}.{axis}", f"is also grid axis {where}; set it in one place")
+        for label, options in document["normalizers"].items():
             if isinstance(options, Mapping) and axis in options:
                 raise FieldError(f"normalizers.{label}.{axis}", f"is also grid axis {where}; "
                                                                "set it in one place")
@@ -234,12 +241,16 @@ def _grid(raw: Any, normalizers: tuple[NormalizerSpec, ...], model: Component,
     return grid
 
 
-def _axis_owners(axis: str, normalizers, model: Component) -> list[Param]:
+def _axis_owners(axis: str, normalizers, model: Component, dataset: Component) -> list[Param]:
+    if axis == "model":
+        return [catalog.MODEL_AXIS]
     owners = []
     if axis in catalog.TRAINING:
         owners.append(catalog.TRAINING[axis])
     if axis in catalog.MODELS[model.name]:
         owners.append(catalog.MODELS[model.name][axis])
+    if axis in catalog.DATASETS[dataset.name]:
+        owners.append(catalog.DATASETS[dataset.name][axis])
     for spec in normalizers:
         option = catalog.NORMALIZERS[spec.kind].options.get(axis)
         if option is not None and option not in owners:
@@ -247,16 +258,37 @@ def _axis_owners(axis: str, normalizers, model: Component) -> list[Param]:
     return owners
 
 
-def _known_axes(normalizers, model: Component) -> list[str]:
-    names = [*catalog.TRAINING, *catalog.MODELS[model.name]]
+def _known_axes(normalizers, model: Component, dataset: Component) -> list[str]:
+    names = ["model", *catalog.TRAINING, *catalog.MODELS[model.name], *catalog.DATASETS[dataset.name]]
     for spec in normalizers:
         names += [o for o in catalog.NORMALIZERS[spec.kind].options if o not in names]
     return names
 
 
-def _check_groups_fit(normalizers, grid: Mapping[str, list], model: Component) -> None:
+def _model_section(document: Mapping) -> Any:
+    """The model section, its name defaulting to cnn; with a ``model`` grid axis the section holds
+    only options and must not name a family too."""
+    raw = document.get("model", "cnn")
+    grid = document.get("grid")
+    if isinstance(raw, Mapping) and isinstance(grid, Mapping) and "model" in grid:
+        if "name" in raw:
+            raise FieldError("model.name", "is also grid axis grid.model; set it in one place")
+        return {**raw, "name": "cnn"}
+    return raw
+
+
+def _model_variants(raw: Any, grid: Mapping[str, list], model: Component) -> dict[str, Component]:
+    """One validated model per family on the ``model`` axis; the model section's options (not its
+    name) apply to each, and each family keeps its own defaults for the rest."""
+    if "model" not in grid:
+        return {model.name: model}
+    options = {k: v for k, v in raw.items() if k != "name"} if isinstance(raw, Mapping) else {}
+    return {name: _component({**options, "name": name}, "model", catalog.MODELS) for name in grid["model"]}
+
+
+def _check_groups_fit(normalizers, grid: Mapping[str, list], models: Mapping[str, Component]) -> None:
     """GroupNorm splits channels into equal groups, so every group count must divide every width."""
-    widths_options = grid.get("widths", [model.options["widths"]])
+    widths_options = grid.get("widths", [m.options["widths"] for m in models.values()])
     for spec in normalizers:
         if "groups" not in catalog.NORMALIZERS[spec.kind].options:
             continue
@@ -276,7 +308,9 @@ def _check_batches_fit(training: Mapping, grid: Mapping[str, list], dataset: Com
     """Training drops the last partial batch, so a batch larger than the training set runs no step."""
     from bench.data import train_size
 
-    available = train_size(dataset.name, dataset.options)
+    data_axes = [a for a in grid if a in dataset.options]
+    available = min(train_size(dataset.name, {**dataset.options, **dict(zip(data_axes, values))})
+                    for values in itertools.product(*(grid[a] for a in data_axes)))
     if "batch_size" in grid:
         candidates = [(f"grid.batch_size[{i}]", b) for i, b in enumerate(grid["batch_size"])]
     else:

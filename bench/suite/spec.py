@@ -32,6 +32,7 @@ class Suite:
     document: dict[str, Any] = field(repr=False)
     dataset: Component
     model: Component
+    models: dict[str, Component]  # by family name: the model axis's variants (else just ``model``)
     training: dict[str, Any]
     normalizers: tuple[NormalizerSpec, ...]
     grid: dict[str, list]

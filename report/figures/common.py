@@ -1,0 +1,31 @@
+"""What every figure shares: Agg backend, one colour per normalizer label, accuracy axes."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+Palette = dict[str, tuple]
+
+
+def palette(labels) -> Palette:
+    """The same colour for a normalizer label in every figure of a report."""
+    labels = sorted({str(label) for label in labels})
+    colours = sns.color_palette("colorblind", n_colors=max(len(labels), 1))
+    return dict(zip(labels, colours))
+
+
+def accuracy_axes(ax, xlabel: str, ylabel: str, title: str) -> None:
+    """Accuracy (0 to 1) against a batch size on a log-2 axis."""
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+
+
+def close(fig) -> None:
+    plt.close(fig)
