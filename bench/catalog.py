@@ -134,4 +134,26 @@ TIMING: Mapping[str, Param] = {
 }
 QUICK_TIMING = {"min_rounds": 2, "max_time": 0.02, "warmup_rounds": 1}
 
+# Layer suites (``kind: layer``) time a normalization layer alone on activation-shaped input.
+# Shapes exclude the batch axis; the last axis is the channel/feature axis every layer normalizes.
+LAYER_SHAPES: dict[str, tuple[int, ...]] = {
+    "cifar_64": (32, 32, 64),          # a CIFAR-sized stage; batch 64 makes the 16 MiB input of issue 5
+    "resnet50_conv2": (56, 56, 256),   # ResNet-50 stage outputs at 224x224 input
+    "resnet50_conv3": (28, 28, 512),
+    "resnet50_conv4": (14, 14, 1024),
+    "resnet50_conv5": (7, 7, 2048),
+    "bert_base": (128, 768),           # (tokens, features): a BERT-base sequence of 128 tokens
+}
+LAYER_BENCH: Mapping[str, Param] = {
+    "shape": Param(str, "cifar_64", choices=tuple(LAYER_SHAPES), help="activation shape without the batch"),
+    "batch_size": Param(int, 32, at_least(1)),
+    "dtype": Param(str, "float32", choices=PRECISIONS, help="Keras dtype policy of the layer"),
+    "jit_compile": Param(bool, False, help="compile the timed function with XLA"),
+    "pass": Param(str, "forward", choices=("forward", "forward_backward")),
+    "mode": Param(str, "training", choices=("training", "inference"), help="the layer's training flag"),
+}
+SUITE_KINDS = ("model", "layer")
+SETTINGS = {"model": TRAINING, "layer": LAYER_BENCH}  # the section grid axes default to, per kind
+SETTINGS_SECTION = {"model": "training", "layer": "layer"}
+
 DEVICES = ("cpu", "gpu")

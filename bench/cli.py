@@ -1,4 +1,4 @@
-"""``normbench run | check | report``: parse arguments, call the library, turn errors into one line.
+"""``normbench run | check | report | compare | fidelity``: parse arguments, call the library, turn errors into one line.
 
 Bad input exits 2 with one ``normbench: error: ...`` line and no traceback. Nothing heavy is
 imported here: TensorFlow loads only when ``run`` reaches a case that trains.
@@ -44,7 +44,22 @@ def build_parser() -> argparse.ArgumentParser:
                          help="exit 1 if a case drops more than N%%: throughput, train_throughput, "
                               "infer_throughput (relative) or accuracy (percentage points); repeatable")
     compare.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
+
+    fidelity = commands.add_parser("fidelity", help="check that normbench's timing adds no cost: "
+                                                    "its samples/s over a bare tf.function loop's")
+    fidelity.add_argument("--trials", type=_positive_int, default=3, help="alternations of the two timings (default 3)")
+    fidelity.add_argument("--strict", action="store_true", help="exit 1 when the ratio is outside 0.95-1.05")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,4 +172,12 @@ def _suite_paths(given: Sequence[str]) -> list[Path]:
     return paths
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "report": cmd_report, "compare": cmd_compare}
+def cmd_fidelity(args) -> int:
+    from bench.fidelity import BOUNDS, run_fidelity
+
+    ratio = run_fidelity(args.trials)
+    return 1 if args.strict and not BOUNDS[0] <= ratio <= BOUNDS[1] else 0
+
+
+COMMANDS = {"run": cmd_run, "check": cmd_check, "report": cmd_report, "compare": cmd_compare,
+            "fidelity": cmd_fidelity}

@@ -19,6 +19,7 @@ FIELDS: dict[str, str] = {
     "schema_version": "version of this record layout",
     "run_id": "the run directory's name",
     "suite": "suite name",
+    "suite_kind": "model (train and evaluate a model) or layer (time one normalization layer alone)",
     "case_id": "suite/normalizer/axis=value,.../seed=N/device: unique within a run",
     "normalizer": "the normalizer's label in the suite",
     "kind": "the normalizer kind (batch, group, layer, none)",
@@ -54,6 +55,17 @@ FIELDS: dict[str, str] = {
     "weights_finite": "whether every weight was finite after training",
     "steps": "training steps run",
     "final_loss": "mean loss over the last 10% of steps; null if not finite",
+    "shape": "layer suites: the activation shape's name (catalog.LAYER_SHAPES)",
+    "jit_compile": "layer suites: whether the timed function was compiled with XLA",
+    "pass": "layer suites: forward or forward_backward",
+    "mode": "layer suites: the layer's training flag, training or inference",
+    "layer_step_seconds": "layer suites: timing of one call, same keys as train_step_seconds plus mean",
+    "layer_samples_per_sec": "layer suites: batch_size / median call time",
+    "timing_cv": "layer suites: coefficient of variation (stddev / mean) of the timed rounds",
+    "bytes_moved": "layer suites: the minimum activation bytes one call moves (bench/roofline.py)",
+    "achieved_gb_per_s": "layer suites: bytes_moved / median call time, in GB/s",
+    "bandwidth_gb_per_s": "layer suites: the device's copy bandwidth measured in the same worker",
+    "bandwidth_fraction": "layer suites: achieved_gb_per_s / bandwidth_gb_per_s",
     "bn_statistics": "with monitor_statistics: per epoch and BN layer, the channel means of the moving "
                      "mean and variance, the mean's error in population sds and the moving/population "
                      "variance ratio",
@@ -78,11 +90,18 @@ def new_record(case, run_id: str) -> dict[str, Any]:
     record = dict.fromkeys(FIELDS)
     options, training = case.normalizer_options, case.training
     record.update(
-        schema_version=SCHEMA_VERSION, run_id=run_id, suite=case.suite, case_id=case.case_id,
-        normalizer=case.normalizer, kind=case.kind, device=case.device, seed=case.seed,
-        batch_size=training["batch_size"], eval_batch_size=training["eval_batch_size"] or training["batch_size"],
-        epsilon=options.get("epsilon"),
-        momentum=options.get("momentum"), groups=options.get("groups"),
+        schema_version=SCHEMA_VERSION, run_id=run_id, suite=case.suite, suite_kind=case.suite_kind,
+        case_id=case.case_id, normalizer=case.normalizer, kind=case.kind, device=case.device, seed=case.seed,
+        batch_size=training["batch_size"], epsilon=options.get("epsilon"), momentum=options.get("momentum"),
+        groups=options.get("groups"), axes=dict(case.axes), not_applicable=list(case.not_applicable),
+        started_at=now(),
+    )
+    if case.suite_kind == "layer":
+        record.update(precision=training["dtype"], shape=training["shape"], jit_compile=training["jit_compile"],
+                      mode=training["mode"], **{"pass": training["pass"]})
+        return record
+    record.update(
+        eval_batch_size=training["eval_batch_size"] or training["batch_size"],
         learning_rate=effective_learning_rate(
             training["learning_rate"], training["batch_size"], training["lr_scaling"],
             training["reference_batch_size"]),
@@ -91,8 +110,6 @@ def new_record(case, run_id: str) -> dict[str, Any]:
         precision=training["precision"], dataset=case.dataset,
         input_scale=case.dataset_options.get("input_scale"), model=case.model,
         fine_tune_bn=training["fine_tune_bn"] if training["fine_tune_epochs"] else None,
-        axes=dict(case.axes),
-        not_applicable=list(case.not_applicable), started_at=now(),
     )
     return record
 

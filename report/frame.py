@@ -8,8 +8,8 @@ import pandas as pd
 
 from bench.records import FIELDS
 
-TIMING_COLUMNS = {"train_step_seconds": "train", "infer_step_seconds": "infer"}
-TEXT_COLUMNS = ("suite", "normalizer", "kind", "device", "status", "case_id", "error")
+TIMING_COLUMNS = {"train_step_seconds": "train", "infer_step_seconds": "infer", "layer_step_seconds": "layer"}
+TEXT_COLUMNS = ("suite", "suite_kind", "normalizer", "kind", "device", "status", "case_id", "error")
 
 
 def records_frame(records: Iterable[dict]) -> pd.DataFrame:
@@ -33,7 +33,9 @@ def records_frame(records: Iterable[dict]) -> pd.DataFrame:
                "target_accuracy_before", "source_accuracy_after", "nan_rate", "first_nan_step", "steps",
                "final_loss", "train_samples_per_sec", "infer_samples_per_sec", "train_seconds",
                "case_seconds", "train_median_s", "train_iqr_s", "train_stddev_s", "train_rounds",
-               "infer_median_s", "infer_iqr_s", "infer_stddev_s", "infer_rounds"]
+               "infer_median_s", "infer_iqr_s", "infer_stddev_s", "infer_rounds", "layer_median_s",
+               "layer_iqr_s", "layer_stddev_s", "layer_rounds", "layer_samples_per_sec", "timing_cv",
+               "bytes_moved", "achieved_gb_per_s", "bandwidth_gb_per_s", "bandwidth_fraction"]
     for column in numeric:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     frame["accuracy_gap"] = frame["test_accuracy_training_mode"] - frame["test_accuracy"]

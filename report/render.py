@@ -13,6 +13,7 @@ import jinja2
 
 from bench.store import REPORT, RunStore, atomic_write
 from report import figures, tables, verdicts
+from report.layer_tables import is_layer_suite, layer_summary, slowdown_rows
 from report.frame import records_frame
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -38,10 +39,17 @@ def render_report(runs: Sequence[RunData]) -> str:
     suites = []
     for name in _suite_order(runs, frame):
         suite_frame = frame[frame["suite"] == name]
-        header, rows = tables.suite_summary(suite_frame)
-        verdict_header, verdict_rows = verdicts.suite_verdicts(suite_frame)
+        if is_layer_suite(suite_frame):
+            header, rows = layer_summary(suite_frame)
+            verdict_header, verdict_rows = [], []
+            slowdown_header, slowdown_rows_ = slowdown_rows(suite_frame)
+        else:
+            header, rows = tables.suite_summary(suite_frame)
+            verdict_header, verdict_rows = verdicts.suite_verdicts(suite_frame)
+            slowdown_header, slowdown_rows_ = [], []
         suites.append({
             "verdict_header": verdict_header, "verdict_rows": verdict_rows,
+            "slowdown_header": slowdown_header, "slowdown_rows": slowdown_rows_,
             "name": name,
             "description": _description(runs, name),
             "counts": tables.status_counts(suite_frame) if len(suite_frame) else {},

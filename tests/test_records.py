@@ -31,3 +31,16 @@ def test_upgrade_fills_missing_fields_and_refuses_newer_schemas():
     assert upgrade({"case_id": "a"})["test_accuracy"] is None
     with pytest.raises(ValueError):
         upgrade({"case_id": "a", "schema_version": SCHEMA_VERSION + 1})
+
+
+def test_readme_documents_every_record_field_and_suite_option():
+    from bench import catalog
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    fields = readme.split("## Record fields", 1)[1].split("\n## ", 1)[0]
+    assert [f for f in FIELDS if f"`{f}`" not in fields] == []
+    options = readme.split("## Writing a suite", 1)[1].split("\n## ", 1)[0]
+    sections = [catalog.TRAINING, catalog.TIMING, *catalog.DATASETS.values(), *catalog.MODELS.values(),
+                *(kind.options for kind in catalog.NORMALIZERS.values())]
+    assert sorted({o for section in sections for o in section if f"`{o}`" not in options}) == []

@@ -32,6 +32,7 @@ class Timing:
     """Seconds per call, with spread, and pytest-benchmark's own record of the measurement."""
 
     median: float
+    mean: float
     iqr: float
     stddev: float
     min: float
@@ -41,7 +42,7 @@ class Timing:
     benchmark: dict
 
     def summary(self) -> dict:
-        return {"median": self.median, "iqr": self.iqr, "stddev": self.stddev, "min": self.min,
+        return {"median": self.median, "mean": self.mean, "iqr": self.iqr, "stddev": self.stddev, "min": self.min,
                 "max": self.max, "rounds": self.rounds, "iterations": self.iterations}
 
 
@@ -66,6 +67,6 @@ def time_calls(fn: Callable[[], object], *, name: str, fullname: str, group: str
     fixture(fn)
     meta = collected[0]
     stats = meta.stats
-    return Timing(median=stats.median, iqr=stats.iqr, stddev=stats.stddev, min=stats.min,
+    return Timing(median=stats.median, mean=stats.mean, iqr=stats.iqr, stddev=stats.stddev, min=stats.min,
                   max=stats.max, rounds=stats.rounds, iterations=meta.iterations,
                   benchmark=meta.as_dict(include_data=True))

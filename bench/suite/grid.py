@@ -34,6 +34,7 @@ class Case:
     not_applicable: tuple[str, ...]
     seed: int
     device: str
+    suite_kind: str = "model"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -63,8 +64,10 @@ def expand(suite: Suite, quick: bool = False) -> list[Case]:
 
 
 def _applies(axis: str, spec: NormalizerSpec, suite: Suite) -> bool:
-    return (axis == "model" or axis in catalog.TRAINING or axis in catalog.MODELS[suite.model.name]
-            or axis in catalog.DATASETS[suite.dataset.name] or axis in catalog.NORMALIZERS[spec.kind].options)
+    if axis in catalog.SETTINGS[suite.kind] or axis in catalog.NORMALIZERS[spec.kind].options:
+        return True
+    return suite.kind == "model" and (axis == "model" or axis in catalog.MODELS[suite.model.name]
+                                      or axis in catalog.DATASETS[suite.dataset.name])
 
 
 def _case(suite: Suite, spec: NormalizerSpec, axes: dict, not_applicable: tuple, seed: int,
@@ -72,7 +75,7 @@ def _case(suite: Suite, spec: NormalizerSpec, axes: dict, not_applicable: tuple,
     def overridden(base: dict, owner_keys) -> dict:
         return {**base, **{k: v for k, v in axes.items() if k in owner_keys}}
 
-    model = suite.models[axes.get("model", suite.model.name)]
+    model = suite.models.get(axes.get("model", suite.model.name), suite.model)
     return Case(
         case_id=case_id(suite.name, spec.label, axes, seed, device),
         suite=suite.name,
@@ -80,15 +83,16 @@ def _case(suite: Suite, spec: NormalizerSpec, axes: dict, not_applicable: tuple,
         kind=spec.kind,
         normalizer_options=overridden(spec.options, catalog.NORMALIZERS[spec.kind].options),
         dataset=suite.dataset.name,
-        dataset_options=overridden(suite.dataset.options, catalog.DATASETS[suite.dataset.name]),
+        dataset_options=overridden(suite.dataset.options, catalog.DATASETS.get(suite.dataset.name, {})),
         model=model.name,
-        model_options=overridden(model.options, catalog.MODELS[model.name]),
-        training=overridden(suite.training, catalog.TRAINING),
+        model_options=overridden(model.options, catalog.MODELS.get(model.name, {})),
+        training=overridden(suite.training, catalog.SETTINGS[suite.kind]),
         timing=dict(suite.timing),
         axes=axes,
         not_applicable=not_applicable,
         seed=seed,
         device=device,
+        suite_kind=suite.kind,
     )
 
 

@@ -20,9 +20,14 @@ from bench.errors import FieldError, SuiteError
 from bench.params import Param, parse_options
 from bench.suite.spec import Component, NormalizerSpec, Suite
 
-TOP_LEVEL = ("name", "description", "dataset", "model", "training", "normalizers", "grid", "seeds",
-             "devices", "timing", "quick")
-QUICK_SECTIONS = ("dataset", "model", "training", "normalizers", "grid", "seeds", "timing")
+TOP_LEVEL = {
+    "model": ("name", "description", "kind", "dataset", "model", "training", "normalizers", "grid", "seeds",
+              "devices", "timing", "quick"),
+    "layer": ("name", "description", "kind", "layer", "normalizers", "grid", "seeds", "devices", "timing",
+              "quick"),
+}
+QUICK_SECTIONS = ("dataset", "model", "training", "layer", "normalizers", "grid", "seeds", "timing")
+NO_COMPONENT = Component("none", {})  # a layer suite's dataset and model
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MAX_SUITE_BYTES = 1_000_000
 MAX_NODES = 100_000
@@ -106,7 +111,8 @@ def suite_from_document(document: Any, source: str, sha256: str = "") -> Suite:
 def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
     if not isinstance(document, Mapping):
         raise FieldError("", f"must be a mapping of suite fields, got {_short(document)}")
-    allowed = TOP_LEVEL if allow_quick else TOP_LEVEL[:-1]
+    kind = Param(str, "model", choices=catalog.SUITE_KINDS).parse(document.get("kind", "model"), "kind")
+    allowed = TOP_LEVEL[kind] if allow_quick else TOP_LEVEL[kind][:-1]
     for key in document:
         if key not in allowed:
             raise FieldError(str(key), f"unknown key (known: {', '.join(allowed)})")
@@ -117,15 +123,23 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
     if not isinstance(description, str):
         raise FieldError("description", f"must be a string, got {_short(description)}")
 
-    dataset = _component(document.get("dataset", "digits"), "dataset", catalog.DATASETS)
-    model = _component(_model_section(document), "model", catalog.MODELS)
     normalizers = _normalizers(document.get("normalizers"))
-    training_raw = document.get("training") or {}
-    training = parse_options(catalog.TRAINING, training_raw, "training")
-    grid = _grid(document.get("grid") or {}, normalizers, model, dataset, training_raw, document)
-    models = _model_variants(document.get("model", "cnn"), grid, model)
-    _check_groups_fit(normalizers, grid, models)
-    _check_batches_fit(training, grid, dataset)
+    section = catalog.SETTINGS_SECTION[kind]
+    training_raw = document.get(section) or {}
+    training = parse_options(catalog.SETTINGS[kind], training_raw, section)
+    if kind == "layer":
+        dataset = model = NO_COMPONENT
+        grid = _grid(document.get("grid") or {}, normalizers, kind, model, dataset, training_raw, document)
+        models = {}
+        shapes = grid.get("shape", [training["shape"]])
+        _check_groups_fit(normalizers, grid, [[catalog.LAYER_SHAPES[s][-1] for s in shapes]])
+    else:
+        dataset = _component(document.get("dataset", "digits"), "dataset", catalog.DATASETS)
+        model = _component(_model_section(document), "model", catalog.MODELS)
+        grid = _grid(document.get("grid") or {}, normalizers, kind, model, dataset, training_raw, document)
+        models = _model_variants(document.get("model", "cnn"), grid, model)
+        _check_groups_fit(normalizers, grid, grid.get("widths", [m.options["widths"] for m in models.values()]))
+        _check_batches_fit(training, grid, dataset)
     seeds = tuple(Param(list, [0], item=int).parse(document.get("seeds", [0]), "seeds"))
     if len(set(seeds)) != len(seeds):
         raise FieldError("seeds", f"must not repeat a seed, got {list(seeds)}")
@@ -143,7 +157,7 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
     return Suite(name=name, description=description.strip(), source=source, sha256=sha256,
                  document=dict(document), dataset=dataset, model=model, models=models, training=training,
                  normalizers=normalizers, grid=grid, seeds=seeds, devices=devices, timing=timing,
-                 quick=quick)
+                 quick=quick, kind=kind)
 
 
 def _quick_document(document: Mapping) -> dict:
@@ -204,8 +218,8 @@ def _normalizers(raw: Any) -> tuple[NormalizerSpec, ...]:
     return tuple(specs)
 
 
-def _grid(raw: Any, normalizers: tuple[NormalizerSpec, ...], model: Component, dataset: Component,
-          training_raw: Mapping, document: Mapping) -> dict[str, list]:
+def _grid(raw: Any, normalizers: tuple[NormalizerSpec, ...], kind: str, model: Component,
+          dataset: Component, training_raw: Mapping, document: Mapping) -> dict[str, list]:
     """Validate each axis against every owner that uses it (training, model, dataset or normalizer
     options, or ``model`` itself)."""
     if not isinstance(raw, Mapping):
@@ -213,15 +227,16 @@ def _grid(raw: Any, normalizers: tuple[NormalizerSpec, ...], model: Component, d
     grid = {}
     for axis, values in raw.items():
         where = f"grid.{axis}"
-        owners = _axis_owners(str(axis), normalizers, model, dataset)
+        owners = _axis_owners(str(axis), normalizers, kind, model, dataset)
         if not owners:
-            raise FieldError(where, "not a training setting, model or dataset option or option of any "
-                                    "normalizer in this suite (known axes: "
-                                    f"{', '.join(_known_axes(normalizers, model, dataset))})")
+            raise FieldError(where, f"not a {catalog.SETTINGS_SECTION[kind]} setting, model or dataset "
+                                    "option or option of any normalizer in this suite (known axes: "
+                                    f"{', '.join(_known_axes(normalizers, kind, model, dataset))})")
         if not isinstance(values, list) or not values:
             raise FieldError(where, f"must be a non-empty list of values, got {_short(values)}")
         if axis in training_raw:
-            raise FieldError(f"training.{axis}", f"is also grid axis {where}; set it in one place")
+            raise FieldError(f"{catalog.SETTINGS_SECTION[kind]}.{axis}",
+                             f"is also grid axis {where}; set it in one place")
         for section in ("model", "dataset"):
             if isinstance(document.get(section), Mapping) and axis in document[section]:
                 raise FieldError(f"{section}.{axis}", f"is also grid axis {where}; set it in one place")
@@ -241,15 +256,16 @@ def _grid(raw: Any, normalizers: tuple[NormalizerSpec, ...], model: Component, d
     return grid
 
 
-def _axis_owners(axis: str, normalizers, model: Component, dataset: Component) -> list[Param]:
-    if axis == "model":
+def _axis_owners(axis: str, normalizers, kind: str, model: Component, dataset: Component) -> list[Param]:
+    settings = catalog.SETTINGS[kind]
+    if axis == "model" and kind == "model":
         return [catalog.MODEL_AXIS]
     owners = []
-    if axis in catalog.TRAINING:
-        owners.append(catalog.TRAINING[axis])
-    if axis in catalog.MODELS[model.name]:
+    if axis in settings:
+        owners.append(settings[axis])
+    if axis in catalog.MODELS.get(model.name, {}):
         owners.append(catalog.MODELS[model.name][axis])
-    if axis in catalog.DATASETS[dataset.name]:
+    if axis in catalog.DATASETS.get(dataset.name, {}):
         owners.append(catalog.DATASETS[dataset.name][axis])
     for spec in normalizers:
         option = catalog.NORMALIZERS[spec.kind].options.get(axis)
@@ -258,8 +274,11 @@ def _axis_owners(axis: str, normalizers, model: Component, dataset: Component) -
     return owners
 
 
-def _known_axes(normalizers, model: Component, dataset: Component) -> list[str]:
-    names = ["model", *catalog.TRAINING, *catalog.MODELS[model.name], *catalog.DATASETS[dataset.name]]
+def _known_axes(normalizers, kind: str, model: Component, dataset: Component) -> list[str]:
+    if kind == "layer":
+        names = list(catalog.LAYER_BENCH)
+    else:
+        names = ["model", *catalog.TRAINING, *catalog.MODELS[model.name], *catalog.DATASETS[dataset.name]]
     for spec in normalizers:
         names += [o for o in catalog.NORMALIZERS[spec.kind].options if o not in names]
     return names
@@ -286,9 +305,8 @@ def _model_variants(raw: Any, grid: Mapping[str, list], model: Component) -> dic
     return {name: _component({**options, "name": name}, "model", catalog.MODELS) for name in grid["model"]}
 
 
-def _check_groups_fit(normalizers, grid: Mapping[str, list], models: Mapping[str, Component]) -> None:
+def _check_groups_fit(normalizers, grid: Mapping[str, list], widths_options: list[list[int]]) -> None:
     """GroupNorm splits channels into equal groups, so every group count must divide every width."""
-    widths_options = grid.get("widths", [m.options["widths"] for m in models.values()])
     for spec in normalizers:
         if "groups" not in catalog.NORMALIZERS[spec.kind].options:
             continue

@@ -40,3 +40,4 @@ class Suite:
     devices: tuple[str, ...]
     timing: dict[str, Any]
     quick: "Suite | None" = field(default=None, repr=False)
+    kind: str = "model"  # "layer": a normalization layer timed alone; dataset and model are unused

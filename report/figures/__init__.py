@@ -13,11 +13,12 @@ from report.figures.batch_norm import (fine_tuning_effect, momentum_gap, moving_
                                        training_flag_effect)
 from report.figures.common import Palette, close, palette
 from report.figures.stability import nan_by_input_scale, nan_incidence
-from report.figures.throughput import throughput_vs_batch_size
+from report.figures.throughput import roofline, throughput_vs_batch_size
 
 FIGURES: list[Callable[[pd.DataFrame, Palette], object]] = [
     accuracy_vs_batch_size, placement_effect, fine_tuning_effect, nan_incidence, nan_by_input_scale,
     momentum_gap, moving_statistics, training_flag_effect, throughput_vs_batch_size, accuracy_vs_throughput,
+    roofline,
 ]
 
 __all__ = ["FIGURES", "palette", "close"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
 
 from report.figures.common import Palette
 from report.frame import is_axis, measured
@@ -12,7 +13,7 @@ from report.frame import is_axis, measured
 def throughput_vs_batch_size(frame: pd.DataFrame, colours: Palette):
     """Train and inference samples/s against batch size per device; bars show the timing IQR."""
     data = measured(frame).dropna(subset=["train_samples_per_sec"])
-    if not is_axis(frame, "batch_size"):
+    if data.empty or not is_axis(frame, "batch_size"):
         return None
     devices = sorted(data["device"].unique())
     fig, axes = plt.subplots(len(devices), 2, figsize=(10, 3.6 * len(devices)), squeeze=False)
@@ -44,3 +45,31 @@ def _throughput_summary(group: pd.DataFrame, phase: str) -> pd.DataFrame:
         slow = batch / (median_s + iqr_s / 2)
         rows.append({"batch_size": batch, "rate": rate, "low": rate - slow, "high": fast - rate})
     return pd.DataFrame(rows)
+
+
+def roofline(frame: pd.DataFrame, colours: Palette):
+    """Layer suites: achieved GB/s (minimum bytes moved / median time) against the bytes each call
+    moves, with the device's measured copy bandwidth as the ceiling; one panel per pass."""
+    data = measured(frame).dropna(subset=["achieved_gb_per_s"])
+    if data.empty:
+        return None
+    data = data.assign(megabytes=data["bytes_moved"] / 1e6,
+                       compiled=data["jit_compile"].map({True: "XLA", False: "no XLA"}))
+    passes = sorted(data["pass"].dropna().unique())
+    fig, axes = plt.subplots(1, len(passes), figsize=(6.2 * len(passes), 4.4), squeeze=False)
+    for ax, pass_ in zip(axes[0], passes):
+        subset = data[data["pass"] == pass_]
+        sns.scatterplot(data=subset, x="megabytes", y="achieved_gb_per_s", hue="normalizer", palette=colours,
+                        style="compiled", s=60, alpha=0.85, ax=ax)
+        for device, limit in subset.groupby("device")["bandwidth_gb_per_s"].median().items():
+            ax.axhline(limit, color="black", linestyle="--", linewidth=1)
+            ax.annotate(f"{device} copy bandwidth {limit:.1f} GB/s", (0.01, limit), xycoords=("axes fraction", "data"),
+                        textcoords="offset points", xytext=(0, 3), fontsize="small")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("minimum bytes moved per call (MB, log scale)")
+        ax.set_ylabel("achieved GB/s (log scale)")
+        ax.set_title(f"Roofline: {pass_.replace('_', ' + ')}")
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,75 @@
+"""``normbench fidelity``: does normbench's own timing add cost? A benchmark, not a test.
+
+BatchNorm's forward pass (training mode, float32, the 64 x 32 x 32 x 64 = 16 MiB input) is timed
+twice in one process, alternating: through the same code path a layer suite case takes
+(:func:`bench.measure.layer_case.measure_layer_case`: pytest-benchmark rounds, the one-element
+device sync), and by a bare hand-written loop around a ``tf.function``. The ratio of their
+samples/s should be 1 within 0.95-1.05; each method's coefficient of variation is printed too.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+FIDELITY_SUITE = {
+    "name": "fidelity", "kind": "layer", "normalizers": {"batch": {}},
+    "layer": {"shape": "cifar_64", "batch_size": 64, "dtype": "float32", "pass": "forward",
+              "mode": "training", "jit_compile": False},
+    "devices": ["cpu"], "timing": {"min_rounds": 15, "max_time": 1.0, "warmup_rounds": 10},
+}
+BOUNDS = (0.95, 1.05)
+
+
+def bare_loop(calls: int, warmup: int) -> list[float]:
+    """Seconds per call of a plain ``tf.function`` around a fresh Keras BatchNormalization."""
+    import keras
+    import tensorflow as tf
+
+    settings = FIDELITY_SUITE["layer"]
+    from bench.catalog import LAYER_SHAPES
+
+    layer = keras.layers.BatchNormalization()
+    x = tf.random.normal((settings["batch_size"], *LAYER_SHAPES[settings["shape"]]))
+    forward = tf.function(lambda x: layer(x, training=True))
+    for _ in range(warmup):
+        forward(x)
+    seconds = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        forward(x)  # on the CPU a tf.function call returns when its kernels have run
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def run_fidelity(trials: int = 3, stream=None) -> float:
+    """Alternate ``trials`` normbench measurements with bare loops; returns the ratio of medians."""
+    from bench.measure.layer_case import measure_layer_case
+    from bench.records import new_record
+    from bench.suite import expand
+    from bench.suite.loader import suite_from_document
+
+    stream = stream or sys.stdout
+    (case,) = expand(suite_from_document(FIDELITY_SUITE, "<fidelity>"))
+    batch = FIDELITY_SUITE["layer"]["batch_size"]
+    bandwidths: dict = {}
+    ours, bare, our_cvs, bare_cvs = [], [], [], []
+    for trial in range(trials):
+        record = measure_layer_case(case, new_record(case, "fidelity"), [], bandwidths)
+        rounds = record["layer_step_seconds"]["rounds"]
+        ours.append(record["layer_samples_per_sec"])
+        our_cvs.append(record["timing_cv"])
+        seconds = bare_loop(calls=rounds, warmup=FIDELITY_SUITE["timing"]["warmup_rounds"])
+        bare.append(batch / statistics.median(seconds))
+        bare_cvs.append(statistics.stdev(seconds) / statistics.mean(seconds))
+        print(f"trial {trial + 1}: normbench {ours[-1]:,.0f} samples/s (CV {our_cvs[-1]:.1%}, {rounds} rounds), "
+              f"bare loop {bare[-1]:,.0f} samples/s (CV {bare_cvs[-1]:.1%})", file=stream)
+    ratio = statistics.median(ours) / statistics.median(bare)
+    low, high = BOUNDS
+    print(f"BatchNormalization forward, training mode, float32, 64x32x32x64 on CPU; "
+          f"copy bandwidth {bandwidths['cpu']:.1f} GB/s; median CV normbench "
+          f"{statistics.median(our_cvs):.1%}, bare {statistics.median(bare_cvs):.1%}; "
+          f"{'within' if low <= ratio <= high else 'OUTSIDE'} {low}-{high}", file=stream)
+    print(f"ratio={ratio:.3f}", file=stream, flush=True)
+    return ratio

@@ -1,0 +1,78 @@
+"""Time one normalization layer alone (a ``kind: layer`` suite case) and place it on the roofline.
+
+The layer gets a random activation tensor of the case's shape and dtype; the timed function is one
+``tf.function`` (XLA-compiled when ``jit_compile``) that runs the forward pass, or the forward and
+the backward pass to the input and the layer's weights. It returns the output and a one-element
+slice of it: reading that slice on the host waits for the device to finish without copying the
+whole output, and returning the output keeps XLA from computing only the slice.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from bench import catalog, metrics, roofline
+from bench.measure.bandwidth import copy_bandwidth
+from bench.measure.layers import build_normalizer
+from bench.measure.throughput import time_calls
+
+
+def layer_function(layer, x, pass_: str, training: bool, jit_compile: bool):
+    """The function a layer case times: ``fn()`` returns when the device has finished the call."""
+    if pass_ == "forward":
+        def step(x):
+            y = layer(x, training=training)
+            return y, tf.reshape(y, [-1])[:1]
+    else:
+        upstream = tf.ones_like(x)
+
+        def step(x):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = layer(x, training=training)
+            grads = tape.gradient(y, [x, *layer.trainable_variables], output_gradients=upstream)
+            return grads, tf.reshape(grads[0], [-1])[:1]
+    compiled = tf.function(step, jit_compile=jit_compile)
+    return lambda: compiled(x)[1].numpy()
+
+
+def measure_layer_case(case, record: dict, benchmarks: list, bandwidths: dict) -> dict:
+    """Fill ``record`` for a layer case; ``bandwidths`` caches the copy bandwidth per device for the
+    worker's lifetime (measured in float32: bytes are bytes, and a 16-bit multiply is not a copy on
+    CPUs without native half-precision arithmetic)."""
+    settings = case.training
+    shape = catalog.LAYER_SHAPES[settings["shape"]]
+    batch, dtype, pass_ = settings["batch_size"], settings["dtype"], settings["pass"]
+    keras.utils.set_random_seed(case.seed)
+    keras.mixed_precision.set_dtype_policy(dtype)
+    try:
+        with tf.device("/GPU:0" if case.device == "gpu" else "/CPU:0"):
+            layer = build_normalizer(case.kind, case.normalizer_options)
+            x = tf.cast(tf.random.normal((batch, *shape)), layer.compute_dtype)
+            layer.build(x.shape)
+            fn = layer_function(layer, x, pass_, settings["mode"] == "training", settings["jit_compile"])
+            timing = time_calls(
+                fn, name=f"layer[{case.case_id}]", fullname=f"normbench::{case.suite}::layer[{case.case_id}]",
+                group=f"{case.suite}:{settings['shape']}:{pass_}:{case.device}",
+                extra_info={"case_id": case.case_id, "phase": "layer"},
+                min_rounds=case.timing["min_rounds"], max_time=case.timing["max_time"],
+                warmup_rounds=case.timing["warmup_rounds"])
+            key = case.device
+            if key not in bandwidths:
+                bandwidths[key] = copy_bandwidth("float32", case.timing, benchmarks)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    bytes_moved = roofline.minimum_bytes(batch, shape, dtype, pass_)
+    achieved = roofline.gigabytes_per_second(bytes_moved, timing.median)
+    record.update(
+        status="ok", layer_step_seconds=timing.summary(),
+        layer_samples_per_sec=metrics.samples_per_second(batch, timing.median),
+        timing_cv=roofline.coefficient_of_variation(timing.stddev, timing.mean),
+        bytes_moved=bytes_moved, achieved_gb_per_s=achieved, bandwidth_gb_per_s=bandwidths[key],
+        bandwidth_fraction=roofline.bandwidth_fraction(achieved, bandwidths[key]),
+        weights_finite=bool(all(np.isfinite(w.numpy()).all() for w in layer.weights)),
+    )
+    benchmarks.append(timing.benchmark)
+    return record

@@ -1,0 +1,53 @@
+"""A layer-suite case, measured for real on a small input: every roofline field filled and consistent."""
+
+import pytest
+
+from bench.records import new_record
+from bench.suite import expand, load_suite
+
+pytestmark = pytest.mark.tensorflow
+
+LAYER_SUITE = """
+name: tiny_layer
+kind: layer
+normalizers:
+  batch: {}
+  group: {groups: 32}
+layer: {shape: cifar_64, batch_size: 2}
+grid:
+  pass: [forward, forward_backward]
+devices: [cpu]
+timing: {min_rounds: 3, max_time: 0.01, warmup_rounds: 1}
+"""
+
+
+def test_layer_cases_fill_the_roofline_fields(write_suite):
+    from bench.measure.layer_case import measure_layer_case
+
+    bandwidths, benchmarks = {}, []
+    for case in expand(load_suite(write_suite(LAYER_SUITE))):
+        record = measure_layer_case(case, new_record(case, "t"), benchmarks, bandwidths)
+        tensors = 2 if record["pass"] == "forward" else 5
+        assert record["status"] == "ok" and record["suite_kind"] == "layer"
+        assert record["bytes_moved"] == tensors * 2 * 32 * 32 * 64 * 4
+        median = record["layer_step_seconds"]["median"]
+        assert record["achieved_gb_per_s"] == pytest.approx(record["bytes_moved"] / median / 1e9)
+        assert record["bandwidth_fraction"] == pytest.approx(record["achieved_gb_per_s"] / bandwidths["cpu"])
+        assert record["layer_samples_per_sec"] == pytest.approx(2 / median)
+        assert record["timing_cv"] >= 0 and record["test_accuracy"] is None
+    # one copy-bandwidth benchmark for the worker, then one per case
+    assert [b["group"] for b in benchmarks].count("bandwidth") == 1 and len(benchmarks) == 5
+
+
+def test_layer_suites_are_validated(write_suite):
+    from bench.errors import SuiteError
+
+    bad = LAYER_SUITE.replace("shape: cifar_64", "shape: alexnet")
+    with pytest.raises(SuiteError, match=r"layer.shape: must be one of"):
+        load_suite(write_suite(bad))
+    with pytest.raises(SuiteError, match=r": dataset: unknown key"):
+        load_suite(write_suite(LAYER_SUITE + "dataset: digits\n"))
+    with pytest.raises(SuiteError, match=r"normalizers.group.groups: 48 groups do not divide .* 64"):
+        load_suite(write_suite(LAYER_SUITE.replace("groups: 32", "groups: 48")))
+    with pytest.raises(SuiteError, match=r"kind: must be one of 'model', 'layer'"):
+        load_suite(write_suite(LAYER_SUITE.replace("kind: layer", "kind: kernel")))

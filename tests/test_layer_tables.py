@@ -1,0 +1,30 @@
+"""Layer-suite tables: slowdown relative to BatchNorm, with and without XLA, from literal timings."""
+
+from report.frame import records_frame
+from report.layer_tables import is_layer_suite, layer_summary, slowdown_rows
+
+
+def record(normalizer, kind, jit, median):
+    return {"suite": "lt", "suite_kind": "layer", "status": "ok", "device": "cpu", "normalizer": normalizer,
+            "kind": kind, "shape": "cifar_64", "batch_size": 64, "precision": "float32", "pass": "forward",
+            "mode": "training", "jit_compile": jit, "layer_step_seconds": {"median": median},
+            "layer_samples_per_sec": 64 / median, "achieved_gb_per_s": 1.0, "bandwidth_gb_per_s": 40.0,
+            "bandwidth_fraction": 0.025, "timing_cv": 0.02, "axes": {"jit_compile": jit}}
+
+
+FRAME = records_frame([record("batch", "batch", False, 0.004), record("group", "group", False, 0.012),
+                       record("batch", "batch", True, 0.005), record("group", "group", True, 0.005)])
+
+
+def test_slowdown_against_bn_at_the_same_xla_setting():
+    header, rows = slowdown_rows(FRAME)
+    assert header == ["device", "shape", "batch_size", "precision", "pass", "mode", "group / BN (no XLA)",
+                      "group / BN (XLA)", "XLA speed-up batch", "XLA speed-up group"]
+    assert rows == [["cpu", "cifar_64", "64", "float32", "forward", "training", "3.00x", "1.00x", "0.80x", "2.40x"]]
+
+
+def test_summary_has_the_roofline_columns():
+    assert is_layer_suite(FRAME)
+    header, rows = layer_summary(FRAME)
+    assert header[-6:] == ["median ms", "samples/s", "GB/s", "of bandwidth", "CV", "bandwidth GB/s"]
+    assert rows[0][:3] == ["cpu", "batch", "False"] and rows[0][3] == "4" and rows[0][-3] == "2.0%"
