@@ -42,12 +42,17 @@ register_normalizer(NormalizerKind("batch", {
     "freeze_stats_after": Param(int, 0, at_least(0),
                                 help="training steps after which BN normalizes with its moving averages "
                                      "and stops updating them (0: never)"),
+    "implementation": Param(str, "keras", choices=("keras", "reference"),
+                            help="keras.layers.BatchNormalization, or this project's reference BN"),
 }, "keras.layers.BatchNormalization: batch statistics in training, moving averages in inference"))
 register_normalizer(NormalizerKind("group", {
     "groups": Param(int, 4, at_least(1), help="must divide every normalized layer's width"),
     "epsilon": EPSILON,
     "center": Param(bool, True),
     "scale": Param(bool, True),
+    "implementation": Param(str, "keras", choices=("keras", "tfa"),
+                            help="keras.layers.GroupNormalization, or tensorflow-addons' (legacy "
+                                 "environment only)"),
 }, "keras.layers.GroupNormalization: per-sample statistics over channel groups"))
 register_normalizer(NormalizerKind("layer", {
     "epsilon": EPSILON,

@@ -32,3 +32,8 @@ class FieldError(ValueError):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+
+class ImplementationUnavailable(Exception):
+    """A normalizer implementation this environment cannot import (tensorflow-addons outside the
+    legacy environment); its case is recorded ``skipped`` with this reason, not ``failed``."""

@@ -23,6 +23,7 @@ FIELDS: dict[str, str] = {
     "case_id": "suite/normalizer/axis=value,.../seed=N/device: unique within a run",
     "normalizer": "the normalizer's label in the suite",
     "kind": "the normalizer kind (batch, group, layer, none)",
+    "implementation": "keras, tfa (tensorflow-addons) or reference; null where the kind has one only",
     "device": "cpu or gpu",
     "seed": "seed for weights and shuffling",
     "batch_size": "training batch size",
@@ -45,6 +46,11 @@ FIELDS: dict[str, str] = {
     "error": "why the case failed or was skipped; null when ok or nan",
     "test_accuracy": "test accuracy in inference mode (training=False, moving averages)",
     "test_accuracy_training_mode": "test accuracy called with training=True (batch statistics)",
+    "output_max_abs_diff": "non-Keras implementations: max |output - Keras output| on the same input and "
+                           "weights, training mode",
+    "output_max_rel_diff": "that maximum over the largest |Keras output|",
+    "gradient_max_abs_diff": "the same for the gradients with respect to the input, gamma and beta",
+    "gradient_max_rel_diff": "that maximum over the largest |Keras gradient|, worst of the three",
     "fine_tune_bn": "with fine-tuning: trainable, frozen or frozen_training_mode; else null",
     "source_accuracy_before": "with fine-tuning: accuracy on the original data before fine-tuning",
     "target_accuracy_before": "with fine-tuning: accuracy on the shifted data before fine-tuning",
@@ -93,7 +99,7 @@ def new_record(case, run_id: str) -> dict[str, Any]:
         schema_version=SCHEMA_VERSION, run_id=run_id, suite=case.suite, suite_kind=case.suite_kind,
         case_id=case.case_id, normalizer=case.normalizer, kind=case.kind, device=case.device, seed=case.seed,
         batch_size=training["batch_size"], epsilon=options.get("epsilon"), momentum=options.get("momentum"),
-        groups=options.get("groups"), axes=dict(case.axes), not_applicable=list(case.not_applicable),
+        groups=options.get("groups"), implementation=options.get("implementation"), axes=dict(case.axes), not_applicable=list(case.not_applicable),
         started_at=now(),
     )
     if case.suite_kind == "layer":

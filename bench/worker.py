@@ -18,7 +18,7 @@ from typing import Any
 
 from bench import faults, records
 from bench.data import load_dataset
-from bench.errors import NormbenchError
+from bench.errors import ImplementationUnavailable, NormbenchError
 from bench.suite import Case
 
 MAX_CASES_PER_WORKER = 40
@@ -129,6 +129,9 @@ def run_case(case: Case, run_id: str, cache: dict, benchmarks: list, measure) ->
             measure.measure_layer_case(case, record, benchmarks, cache["bandwidths"])
         else:
             measure.measure_case(case, _dataset(case, cache["datasets"]), record, benchmarks)
+    except ImplementationUnavailable as exc:
+        record.update(status="skipped", error=str(exc))
+        benchmarks.clear()
     except Exception as exc:
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
         benchmarks.clear()

@@ -11,13 +11,14 @@ pytestmark = pytest.mark.tensorflow
 def train(momentum, epochs=3, precision="float32", kind="batch"):
     import keras
 
+    from bench.measure import compat
     from bench.measure.models import build_model
     from bench.measure.statistics_monitor import StatisticsMonitor
     from bench.measure.training import Trainer, make_optimizer
 
     data = load_dataset("digits", {"test_fraction": 0.25, "input_scale": 1 / 16})
     keras.utils.set_random_seed(0)
-    keras.mixed_precision.set_dtype_policy(precision)
+    compat.set_dtype_policy(precision)
     try:
         model = build_model("mlp", {"widths": [16, 16], "placement": "before"}, data.input_shape, 10, kind,
                             {"momentum": momentum} if kind == "batch" else {})
@@ -26,7 +27,7 @@ def train(momentum, epochs=3, precision="float32", kind="batch"):
                                                  "precision": precision}, 0.05))
         losses = trainer.fit(data.x_train, data.y_train, 32, epochs, 0, after_epoch=monitor)
     finally:
-        keras.mixed_precision.set_dtype_policy("float32")
+        compat.set_dtype_policy("float32")
     return monitor.history, losses, model
 
 

@@ -11,7 +11,9 @@ import tensorflow as tf
 
 from bench import metrics
 from bench.data import Dataset
+from bench.measure import compat
 from bench.measure.fine_tuning import prepare_batch_norm
+from bench.measure.implementations import compare_with_keras
 from bench.measure.layer_case import measure_layer_case  # noqa: F401  (the worker's other entry point)
 from bench.measure.models import build_model
 from bench.measure.statistics_monitor import StatisticsMonitor
@@ -27,8 +29,10 @@ def measure_case(case, dataset: Dataset, record: dict, benchmarks: list) -> dict
     """
     started = time.perf_counter()
     training = case.training
+    if case.normalizer_options.get("implementation", "keras") != "keras":
+        record.update(compare_with_keras(case.kind, case.normalizer_options, case.seed))
     keras.utils.set_random_seed(case.seed)
-    keras.mixed_precision.set_dtype_policy(training["precision"])
+    compat.set_dtype_policy(training["precision"])
     try:
         with tf.device("/GPU:0" if case.device == "gpu" else "/CPU:0"):
             model = build_model(case.model, case.model_options, dataset.input_shape, dataset.classes,
@@ -52,7 +56,7 @@ def measure_case(case, dataset: Dataset, record: dict, benchmarks: list) -> dict
             record["status"] = "ok" if record["nan_rate"] == 0 and record["weights_finite"] else "nan"
             _time_steps(case, trainer, dataset, batch, record, benchmarks)
     finally:
-        keras.mixed_precision.set_dtype_policy("float32")
+        compat.set_dtype_policy("float32")
     record["case_seconds"] = time.perf_counter() - started
     return record
 
@@ -112,4 +116,4 @@ def release_memory() -> None:
     cut the engine's overhead from 0.36 to 0.11 s per case with peak RSS still flat, because the
     worker process is replaced every 40 cases anyway (see bench.worker).
     """
-    keras.backend.clear_session(free_memory=False)
+    compat.clear_session()

@@ -9,7 +9,7 @@ the per-example output no longer depends on the rest of the batch; gamma and bet
 from __future__ import annotations
 
 import keras
-from keras import ops
+import tensorflow as tf
 
 
 class FrozenStatsBatchNormalization(keras.layers.BatchNormalization):
@@ -31,7 +31,7 @@ class FrozenStatsBatchNormalization(keras.layers.BatchNormalization):
             self.training_calls.assign_add(1)
             return parent_call(inputs, training=True, mask=mask)
 
-        return ops.cond(self.training_calls < self.freeze_after, live,
+        return tf.cond(self.training_calls < self.freeze_after, live,
                         lambda: parent_call(inputs, training=False, mask=mask))
 
     def get_config(self):

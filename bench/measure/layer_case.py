@@ -14,7 +14,9 @@ import numpy as np
 import tensorflow as tf
 
 from bench import catalog, metrics, roofline
+from bench.measure import compat
 from bench.measure.bandwidth import copy_bandwidth
+from bench.measure.implementations import build_by_calling
 from bench.measure.layers import build_normalizer
 from bench.measure.throughput import time_calls
 
@@ -46,12 +48,12 @@ def measure_layer_case(case, record: dict, benchmarks: list, bandwidths: dict) -
     shape = catalog.LAYER_SHAPES[settings["shape"]]
     batch, dtype, pass_ = settings["batch_size"], settings["dtype"], settings["pass"]
     keras.utils.set_random_seed(case.seed)
-    keras.mixed_precision.set_dtype_policy(dtype)
+    compat.set_dtype_policy(dtype)
     try:
         with tf.device("/GPU:0" if case.device == "gpu" else "/CPU:0"):
             layer = build_normalizer(case.kind, case.normalizer_options)
             x = tf.cast(tf.random.normal((batch, *shape)), layer.compute_dtype)
-            layer.build(x.shape)
+            build_by_calling(layer, x.shape)
             fn = layer_function(layer, x, pass_, settings["mode"] == "training", settings["jit_compile"])
             timing = time_calls(
                 fn, name=f"layer[{case.case_id}]", fullname=f"normbench::{case.suite}::layer[{case.case_id}]",
@@ -63,7 +65,7 @@ def measure_layer_case(case, record: dict, benchmarks: list, bandwidths: dict) -
             if key not in bandwidths:
                 bandwidths[key] = copy_bandwidth("float32", case.timing, benchmarks)
     finally:
-        keras.mixed_precision.set_dtype_policy("float32")
+        compat.set_dtype_policy("float32")
     bytes_moved = roofline.minimum_bytes(batch, shape, dtype, pass_)
     achieved = roofline.gigabytes_per_second(bytes_moved, timing.median)
     record.update(

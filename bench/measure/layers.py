@@ -6,19 +6,30 @@ from typing import Callable
 
 import keras
 
+from bench.measure.addons import tfa_group_normalization
 from bench.measure.frozen_stats_batch_norm import FrozenStatsBatchNormalization
 from bench.measure.reference_batch_norm import ReferenceBatchNormalization
 
 
-def _batch_norm(freeze_stats_after: int = 0, **options) -> keras.layers.Layer:
+def _batch_norm(freeze_stats_after: int = 0, implementation: str = "keras", **options) -> keras.layers.Layer:
+    if implementation == "reference":
+        if freeze_stats_after:
+            raise ValueError("freeze_stats_after is implemented for the Keras BatchNorm only")
+        return ReferenceBatchNormalization(**options)
     if freeze_stats_after:
         return FrozenStatsBatchNormalization(freeze_stats_after, **options)
     return keras.layers.BatchNormalization(**options)
 
 
+def _group_norm(implementation: str = "keras", **options) -> keras.layers.Layer:
+    if implementation == "tfa":
+        return tfa_group_normalization(**options)
+    return keras.layers.GroupNormalization(**options)
+
+
 BUILDERS: dict[str, Callable[..., keras.layers.Layer]] = {
     "batch": _batch_norm,
-    "group": lambda **o: keras.layers.GroupNormalization(**o),
+    "group": _group_norm,
     "layer": lambda **o: keras.layers.LayerNormalization(**o),
     "reference_batch": lambda **o: ReferenceBatchNormalization(**o),
     "none": lambda **o: keras.layers.Identity(),

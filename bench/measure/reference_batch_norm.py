@@ -10,7 +10,7 @@ mode uses the moving averages. (Ioffe & Szegedy, 2015, "Batch Normalization", Al
 from __future__ import annotations
 
 import keras
-from keras import ops
+import tensorflow as tf
 
 
 class ReferenceBatchNormalization(keras.layers.Layer):
@@ -34,14 +34,14 @@ class ReferenceBatchNormalization(keras.layers.Layer):
     def call(self, inputs, training=None):
         if training and self.trainable:  # like Keras: a frozen BN layer runs in inference mode
             axes = list(range(len(inputs.shape) - 1))
-            mean = ops.mean(inputs, axis=axes)
-            variance = ops.mean(ops.square(inputs - mean), axis=axes)
+            mean = tf.reduce_mean(inputs, axis=axes)
+            variance = tf.reduce_mean(tf.square(inputs - mean), axis=axes)
             self.moving_mean.assign(self.momentum * self.moving_mean + (1 - self.momentum) * mean)
             self.moving_variance.assign(
                 self.momentum * self.moving_variance + (1 - self.momentum) * variance)
         else:
             mean, variance = self.moving_mean, self.moving_variance
-        normalized = (inputs - mean) / ops.sqrt(variance + self.epsilon)
+        normalized = (inputs - mean) / tf.sqrt(variance + self.epsilon)
         return normalized * self.gamma + self.beta
 
     def get_config(self):

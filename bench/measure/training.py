@@ -14,6 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from bench.measure import compat
+
 # Every case builds a new model and so traces new functions; TensorFlow's "excessive retracing"
 # warning counts those across instances and would fire on every run for no fault of the case.
 tf.get_logger().setLevel(logging.ERROR)
@@ -27,7 +29,7 @@ def make_optimizer(training: dict, learning_rate: float) -> keras.optimizers.Opt
     else:
         optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=training["sgd_momentum"])
     if training["precision"] == "mixed_float16":
-        return keras.optimizers.LossScaleOptimizer(optimizer)
+        return compat.loss_scale_optimizer(optimizer)
     return optimizer
 
 
@@ -42,7 +44,7 @@ class Trainer:
         self.optimizer = optimizer
         self.variables = list(model.trainable_variables if variables is None else variables)
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        optimizer.build(self.variables)
+        compat.build_optimizer(optimizer, self.variables)
         self.train_step = tf.function(self._train_step)
         # reduce_retracing: the last evaluation batch is smaller; one generalized trace covers both
         self.predict_step = tf.function(self._predict_step, reduce_retracing=True)
@@ -52,9 +54,9 @@ class Trainer:
         with tf.GradientTape() as tape:
             logits = self.model(x, training=True)
             loss = tf.cast(self.loss_fn(y, logits), tf.float32)
-            scaled = self.optimizer.scale_loss(loss)
+            scaled = compat.scale_loss(self.optimizer, loss)
         grads = tape.gradient(scaled, self.variables)
-        self.optimizer.apply(grads, self.variables)
+        compat.apply_gradients(self.optimizer, grads, self.variables)
         return loss
 
     def _predict_step(self, x, training):
