@@ -35,7 +35,8 @@ def records_frame(records: Iterable[dict]) -> pd.DataFrame:
                "case_seconds", "train_median_s", "train_iqr_s", "train_stddev_s", "train_rounds",
                "infer_median_s", "infer_iqr_s", "infer_stddev_s", "infer_rounds", "layer_median_s",
                "layer_iqr_s", "layer_stddev_s", "layer_rounds", "layer_samples_per_sec", "timing_cv",
-               "bytes_moved", "achieved_gb_per_s", "bandwidth_gb_per_s", "bandwidth_fraction"]
+               "bytes_moved", "achieved_gb_per_s", "bandwidth_gb_per_s", "bandwidth_fraction",
+               "output_max_abs_diff", "output_max_rel_diff", "gradient_max_abs_diff", "gradient_max_rel_diff"]
     for column in numeric:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     frame["accuracy_gap"] = frame["test_accuracy_training_mode"] - frame["test_accuracy"]

@@ -13,6 +13,7 @@ import jinja2
 
 from bench.store import REPORT, RunStore, atomic_write
 from report import figures, tables, verdicts
+from report.implementations import implementation_rows
 from report.layer_tables import is_layer_suite, layer_summary, slowdown_rows
 from report.frame import records_frame
 
@@ -57,6 +58,7 @@ def render_report(runs: Sequence[RunData]) -> str:
             "summary_header": header, "summary_rows": rows,
         })
     record_header, record_rows = tables.record_rows(frame)
+    implementation_header, implementation_rows_ = implementation_rows(frame, [run.info for run in runs])
     comparison = _comparison(runs) if len(runs) == 2 else None
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
@@ -64,6 +66,7 @@ def render_report(runs: Sequence[RunData]) -> str:
         runs=[_info_view(run.info) for run in runs], suites=suites, counts=tables.status_counts(frame) if len(frame) else {},
         record_header=record_header, record_rows=record_rows,
         problems=[p for run in runs for p in run.problems], comparison=comparison,
+        implementation_header=implementation_header, implementation_rows=implementation_rows_,
     )
 
 

@@ -40,8 +40,8 @@ def suite_summary(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
         key = key if isinstance(key, tuple) else (key,)
         first_nan = [fmt(group["first_nan_step"].median(), 0)] if with_first_nan else []
         rows.append([*(fmt(k) for k in key), str(len(group)),
-                     _mean_sd(group["test_accuracy"]), _mean_sd(group["test_accuracy_training_mode"]),
-                     *(_mean_sd(group[c]) for c, _ in optional),
+                     mean_sd(group["test_accuracy"]), mean_sd(group["test_accuracy_training_mode"]),
+                     *(mean_sd(group[c]) for c, _ in optional),
                      fmt(group["nan_rate"].mean()), *first_nan, fmt(group["train_samples_per_sec"].median(), 0),
                      fmt(group["infer_samples_per_sec"].median(), 0)])
     return header, rows
@@ -57,7 +57,7 @@ def record_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def _mean_sd(values: pd.Series) -> str:
+def mean_sd(values: pd.Series) -> str:
     values = values.dropna()
     if values.empty:
         return ""
