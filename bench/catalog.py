@@ -136,6 +136,9 @@ TIMING: Mapping[str, Param] = {
     "max_time": Param(float, 0.25, positive, help="seconds pytest-benchmark spends per measurement"),
     "warmup_rounds": Param(int, 3, at_least(0), help="untimed calls after tracing, before timing"),
     "case_timeout": Param(float, 900.0, positive, help="seconds before a case's worker is killed"),
+    "round_time": Param(float, 0.0, at_least(0.0),
+                        help="minimum seconds per timed round: the call repeats within a round until "
+                             "it lasts this long, averaging out noise (0: one call per round)"),
 }
 QUICK_TIMING = {"min_rounds": 2, "max_time": 0.02, "warmup_rounds": 1}
 

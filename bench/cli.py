@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fidelity = commands.add_parser("fidelity", help="check that normbench's timing adds no cost: "
                                                     "its samples/s over a bare tf.function loop's")
-    fidelity.add_argument("--trials", type=_positive_int, default=3, help="alternations of the two timings (default 3)")
+    fidelity.add_argument("--trials", type=_positive_int, default=7, help="alternations of the two timings (default 7)")
     fidelity.add_argument("--strict", action="store_true", help="exit 1 when the ratio is outside 0.95-1.05")
     return parser
 

@@ -106,7 +106,7 @@ def serve(conn, run_id: str) -> None:
 
     conn.send(("ready", {"framework": framework(), "gpu_reason": gpu_unavailable_reason(),
                          "pid": os.getpid()}))
-    cache: dict[str, Any] = {"datasets": {}, "bandwidths": {}}  # lives as long as the worker
+    datasets: dict[str, Any] = {}  # lives as long as the worker
     while True:
         try:
             message = conn.recv()
@@ -116,19 +116,19 @@ def serve(conn, run_id: str) -> None:
             return
         case = Case.from_dict(message[1])
         benchmarks: list[dict] = []
-        record = run_case(case, run_id, cache, benchmarks, measure)
+        record = run_case(case, run_id, datasets, benchmarks, measure)
         conn.send(("done", record, benchmarks))
 
 
-def run_case(case: Case, run_id: str, cache: dict, benchmarks: list, measure) -> dict:
+def run_case(case: Case, run_id: str, datasets: dict, benchmarks: list, measure) -> dict:
     """Measure one case; an exception becomes a ``failed`` record (a failure is a result)."""
     record = records.new_record(case, run_id)
     try:
         faults.inject(case.case_id)
         if case.suite_kind == "layer":
-            measure.measure_layer_case(case, record, benchmarks, cache["bandwidths"])
+            measure.measure_layer_case(case, record, benchmarks)
         else:
-            measure.measure_case(case, _dataset(case, cache["datasets"]), record, benchmarks)
+            measure.measure_case(case, _dataset(case, datasets), record, benchmarks)
     except ImplementationUnavailable as exc:
         record.update(status="skipped", error=str(exc))
         benchmarks.clear()

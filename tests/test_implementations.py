@@ -59,7 +59,7 @@ devices: [cpu]
 """))
     (case,) = expand(suite)
     benchmarks = []
-    record = run_case(case, "t", {"datasets": {}, "bandwidths": {}}, benchmarks, measure)
+    record = run_case(case, "t", {}, benchmarks, measure)
     assert record["status"] == "skipped" and record["implementation"] == "tfa"
     assert "TensorFlow 2.13-2.15" in record["error"] and "tox -e bench-tfa" in record["error"]
     assert benchmarks == [] and record["test_accuracy"] is None

@@ -24,19 +24,20 @@ timing: {min_rounds: 3, max_time: 0.01, warmup_rounds: 1}
 def test_layer_cases_fill_the_roofline_fields(write_suite):
     from bench.measure.layer_case import measure_layer_case
 
-    bandwidths, benchmarks = {}, []
+    benchmarks = []
     for case in expand(load_suite(write_suite(LAYER_SUITE))):
-        record = measure_layer_case(case, new_record(case, "t"), benchmarks, bandwidths)
+        record = measure_layer_case(case, new_record(case, "t"), benchmarks)
         tensors = 2 if record["pass"] == "forward" else 5
         assert record["status"] == "ok" and record["suite_kind"] == "layer"
         assert record["bytes_moved"] == tensors * 2 * 32 * 32 * 64 * 4
         median = record["layer_step_seconds"]["median"]
         assert record["achieved_gb_per_s"] == pytest.approx(record["bytes_moved"] / median / 1e9)
-        assert record["bandwidth_fraction"] == pytest.approx(record["achieved_gb_per_s"] / bandwidths["cpu"])
+        assert record["bandwidth_fraction"] == pytest.approx(record["achieved_gb_per_s"] / record["bandwidth_gb_per_s"])
+        assert record["bandwidth_gb_per_s"] == pytest.approx(2 * 2**26 * 4 / benchmarks[-2]["stats"]["median"] / 1e9)
         assert record["layer_samples_per_sec"] == pytest.approx(2 / median)
-        assert record["timing_cv"] >= 0 and record["test_accuracy"] is None
-    # one copy-bandwidth benchmark for the worker, then one per case
-    assert [b["group"] for b in benchmarks].count("bandwidth") == 1 and len(benchmarks) == 5
+        assert record["timing_cv"] >= 0 and record["test_accuracy"] is None and record["case_seconds"] > 0
+    # per case: the copy kernel's benchmark (measured right after the layer), then the layer's
+    assert [b["group"] for b in benchmarks].count("bandwidth") == 4 and len(benchmarks) == 8
 
 
 def test_layer_suites_are_validated(write_suite):

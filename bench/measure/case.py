@@ -102,7 +102,7 @@ def _time_steps(case, trainer: Trainer, dataset: Dataset, batch: int, record: di
             fn, name=f"{phase}[{case.case_id}]", fullname=f"normbench::{case.suite}::{phase}[{case.case_id}]",
             group=f"{case.suite}:{phase}:{case.device}", extra_info={"case_id": case.case_id, "phase": phase},
             min_rounds=case.timing["min_rounds"], max_time=case.timing["max_time"],
-            warmup_rounds=case.timing["warmup_rounds"],
+            warmup_rounds=case.timing["warmup_rounds"], round_time=case.timing["round_time"],
         )
         record[f"{phase}_step_seconds"] = timing.summary()
         record[f"{phase}_samples_per_sec"] = metrics.samples_per_second(batch, timing.median)

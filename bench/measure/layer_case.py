@@ -9,6 +9,8 @@ whole output, and returning the output keeps XLA from computing only the slice.
 
 from __future__ import annotations
 
+import time
+
 import keras
 import numpy as np
 import tensorflow as tf
@@ -40,10 +42,13 @@ def layer_function(layer, x, pass_: str, training: bool, jit_compile: bool):
     return lambda: compiled(x)[1].numpy()
 
 
-def measure_layer_case(case, record: dict, benchmarks: list, bandwidths: dict) -> dict:
-    """Fill ``record`` for a layer case; ``bandwidths`` caches the copy bandwidth per device for the
-    worker's lifetime (measured in float32: bytes are bytes, and a 16-bit multiply is not a copy on
-    CPUs without native half-precision arithmetic)."""
+def measure_layer_case(case, record: dict, benchmarks: list) -> dict:
+    """Fill ``record`` for a layer case. The copy bandwidth is measured right after the layer, on
+    the same device, for every case: on a shared machine it drifts (38-70 GB/s within minutes on
+    the development VM), and only a measurement next to the timing makes their ratio meaningful.
+    It is measured in float32: bytes are bytes, and a 16-bit multiply is not a pure copy on CPUs
+    without native half-precision arithmetic."""
+    started = time.perf_counter()
     settings = case.training
     shape = catalog.LAYER_SHAPES[settings["shape"]]
     batch, dtype, pass_ = settings["batch_size"], settings["dtype"], settings["pass"]
@@ -60,10 +65,8 @@ def measure_layer_case(case, record: dict, benchmarks: list, bandwidths: dict) -
                 group=f"{case.suite}:{settings['shape']}:{pass_}:{case.device}",
                 extra_info={"case_id": case.case_id, "phase": "layer"},
                 min_rounds=case.timing["min_rounds"], max_time=case.timing["max_time"],
-                warmup_rounds=case.timing["warmup_rounds"])
-            key = case.device
-            if key not in bandwidths:
-                bandwidths[key] = copy_bandwidth("float32", case.timing, benchmarks)
+                warmup_rounds=case.timing["warmup_rounds"], round_time=case.timing["round_time"])
+            bandwidth = copy_bandwidth("float32", case.timing, benchmarks)
     finally:
         compat.set_dtype_policy("float32")
     bytes_moved = roofline.minimum_bytes(batch, shape, dtype, pass_)
@@ -72,9 +75,10 @@ def measure_layer_case(case, record: dict, benchmarks: list, bandwidths: dict) -
         status="ok", layer_step_seconds=timing.summary(),
         layer_samples_per_sec=metrics.samples_per_second(batch, timing.median),
         timing_cv=roofline.coefficient_of_variation(timing.stddev, timing.mean),
-        bytes_moved=bytes_moved, achieved_gb_per_s=achieved, bandwidth_gb_per_s=bandwidths[key],
-        bandwidth_fraction=roofline.bandwidth_fraction(achieved, bandwidths[key]),
+        bytes_moved=bytes_moved, achieved_gb_per_s=achieved, bandwidth_gb_per_s=bandwidth,
+        bandwidth_fraction=roofline.bandwidth_fraction(achieved, bandwidth),
         weights_finite=bool(all(np.isfinite(w.numpy()).all() for w in layer.weights)),
+        case_seconds=time.perf_counter() - started,
     )
     benchmarks.append(timing.benchmark)
     return record

@@ -47,18 +47,21 @@ class Timing:
 
 
 def time_calls(fn: Callable[[], object], *, name: str, fullname: str, group: str, min_rounds: int,
-               max_time: float, warmup_rounds: int, extra_info: dict | None = None) -> Timing:
+               max_time: float, warmup_rounds: int, round_time: float = 0.0,
+               extra_info: dict | None = None) -> Timing:
     """Call ``fn`` ``warmup_rounds`` times untimed, then let pytest-benchmark calibrate and time it.
 
     ``fn`` must block until its result is ready (e.g. end with ``.numpy()``), so the clock is read
-    after the work, not after it was queued.
+    after the work, not after it was queued. ``round_time`` > 0 makes each timed round repeat the
+    call until the round lasts that long (pytest-benchmark's calibration), so a round's time is a
+    mean over several calls and scheduler noise averages out; reported times stay per call.
     """
     for _ in range(warmup_rounds):
         fn()
     collected: list[Metadata] = []
     fixture = BenchmarkFixture(
         _Node(name, fullname), disable_gc=False, timer=NameWrapper(time.perf_counter),
-        min_rounds=min_rounds, min_time=0.000005, max_time=max_time, precision=None, confidence=None,
+        min_rounds=min_rounds, min_time=max(round_time, 0.000005), max_time=max_time, precision=None, confidence=None,
         warmup=False, warmup_iterations=0, calibration_precision=10, add_stats=collected.append,
         logger=Logger(Logger.QUIET), warner=warnings.warn, disabled=False, cprofile=False,
         cprofile_loops=None, cprofile_dump=None, group=group,
