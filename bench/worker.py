@@ -126,7 +126,9 @@ def run_case(case: Case, run_id: str, datasets: dict, benchmarks: list, measure)
     try:
         faults.inject(case.case_id)
         if case.suite_kind == "layer":
-            measure.measure_layer_case(case, record, benchmarks)
+            from bench.measure.layer_case import measure_layer_case  # TensorFlow is loaded already
+
+            measure_layer_case(case, record, benchmarks)
         else:
             measure.measure_case(case, _dataset(case, datasets), record, benchmarks)
     except ImplementationUnavailable as exc:

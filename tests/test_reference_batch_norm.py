@@ -14,8 +14,7 @@ TOLERANCE = 1e-5  # float32; observed differences are below 1e-6
 def pair():
     import keras
 
-    from bench.measure.implementations import build_by_calling
-    from bench.measure.layers import build_normalizer
+    from bench.measure.layers import build_by_calling, build_normalizer
 
     options = {"momentum": 0.9, "epsilon": 1e-3, "center": True, "scale": True}
     reference, library = build_normalizer("reference_batch", options), keras.layers.BatchNormalization(**options)

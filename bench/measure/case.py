@@ -14,7 +14,6 @@ from bench.data import Dataset
 from bench.measure import compat
 from bench.measure.fine_tuning import prepare_batch_norm
 from bench.measure.implementations import compare_with_keras
-from bench.measure.layer_case import measure_layer_case  # noqa: F401  (the worker's other entry point)
 from bench.measure.models import build_model
 from bench.measure.statistics_monitor import StatisticsMonitor
 from bench.measure.throughput import time_calls

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from bench.measure.layers import build_normalizer
+from bench.measure.layers import build_by_calling, build_normalizer
 
 
 def compare_with_keras(kind: str, options: dict, seed: int = 0) -> dict:
@@ -40,14 +40,6 @@ def compare_with_keras(kind: str, options: dict, seed: int = 0) -> dict:
     grad_abs, grad_rel = differences(g_candidate, g_keras)
     return {"output_max_abs_diff": output_abs, "output_max_rel_diff": output_rel,
             "gradient_max_abs_diff": grad_abs, "gradient_max_rel_diff": grad_rel}
-
-
-def build_by_calling(layer, shape) -> None:
-    """Build ``layer`` through ``__call__`` in inference mode (statistics untouched). Keras 2's
-    BatchNormalization computes wrong training-mode outputs after a direct ``build(shape)``
-    (observed with TF 2.15: per-channel mean and scale right, elements wrong); a call builds it
-    the way a model does."""
-    layer(tf.zeros(shape), training=False)
 
 
 def differences(candidates, references) -> tuple[float, float]:

@@ -18,8 +18,7 @@ import tensorflow as tf
 from bench import catalog, metrics, roofline
 from bench.measure import compat
 from bench.measure.bandwidth import copy_bandwidth
-from bench.measure.implementations import build_by_calling
-from bench.measure.layers import build_normalizer
+from bench.measure.layers import build_by_calling, build_normalizer
 from bench.measure.throughput import time_calls
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 import keras
+import tensorflow as tf
 
 from bench.measure.addons import tfa_group_normalization
 from bench.measure.frozen_stats_batch_norm import FrozenStatsBatchNormalization
@@ -42,3 +43,11 @@ def build_normalizer(kind: str, options: dict) -> keras.layers.Layer:
     except KeyError:
         raise ValueError(f"no Keras builder for normalizer kind {kind!r}") from None
     return builder(**options)
+
+
+def build_by_calling(layer, shape) -> None:
+    """Build ``layer`` through ``__call__`` in inference mode (statistics untouched). Keras 2's
+    BatchNormalization computes wrong training-mode outputs after a direct ``build(shape)``
+    (observed with TF 2.15: per-channel mean and scale right, elements wrong); a call builds it
+    the way a model does."""
+    layer(tf.zeros(shape), training=False)
