@@ -7,7 +7,10 @@ imported here: TensorFlow loads only when ``run`` reaches a case that trains.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
@@ -27,6 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RUN", help="finish an earlier run (its id, its path, or 'latest')")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
     run.add_argument("--no-report", action="store_true", help="skip rendering the HTML report")
+    run.add_argument("--workers", type=_workers, default=1, metavar="N|auto",
+                     help="cases side by side: 1 (default) runs them one by one in one worker; N or 'auto' "
+                          "(one per core) starts an embedded Ray cluster; with --address, the slots to use")
+    run.add_argument("--address", default=os.environ.get("RAY_ADDRESS") or None, metavar="ADDRESS",
+                     help="run on an existing Ray cluster (host:port; default: $RAY_ADDRESS); "
+                          "results stay on this machine")
+    run.add_argument("--threads", type=_positive_int, metavar="N",
+                     help="TensorFlow threads per worker (default: the CPUs its slot holds; serially, all cores)")
 
     check = commands.add_parser("check", help="validate suite files without running them")
     check.add_argument("suites", nargs="*", help=f"suite files (default: every {DEFAULT_SUITES}/*.yaml)")
@@ -50,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     fidelity.add_argument("--trials", type=_positive_int, default=7, help="alternations of the two timings (default 7)")
     fidelity.add_argument("--strict", action="store_true", help="exit 1 when the ratio is outside 0.95-1.05")
     return parser
+
+
+def _workers(text: str) -> int | None:
+    """``auto`` (None: one per core) or a whole number >= 1."""
+    return None if text == "auto" else _positive_int(text)
 
 
 def _positive_int(text: str) -> int:
@@ -83,7 +99,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from bench import runner
+    from bench import execute, records
     from bench.store import RunStore
     from bench.suite import load_suites
     from bench.suite.loader import suite_from_document
@@ -97,14 +113,19 @@ def cmd_run(args) -> int:
         info = store.read_info()
         suites = [suite_from_document(s["document"], s["source"], s["sha256"]) for s in info["suites"]]
         quick = bool(info.get("quick"))
-        store.update_info(state="running", resumed_at=runner.records.now())
+        store.update_info(state="running", resumed_at=records.now())
     else:
         suites = load_suites(_suite_paths(args.suites))
         quick = args.quick
-        store = RunStore.create(args.results, runner.run_info(suites, quick))
+        store = RunStore.create(args.results, execute.run_info(suites, quick))
 
-    result = runner.run_cases(store, suites, quick)
+    execution = execute.Execution(workers=args.workers, address=args.address, threads=args.threads)
+    with _sigterm_as_interrupt():
+        result = execute.run_cases(store, suites, quick, execution=execution)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items())) or "nothing new"
+    if result.error:
+        print(f"normbench: error: {result.error}", file=sys.stderr)
+        return 1
     if result.interrupted:
         print(f"normbench: interrupted; finished cases are kept in {store.path} ({summary}).\n"
               f"normbench: resume with: normbench run --resume {store.run_id}", file=sys.stderr)
@@ -115,6 +136,20 @@ def cmd_run(args) -> int:
 
         print(f"report: {write_report([store])}")
     return 0
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (sent by ``timeout``, CI cancel, systemd, cluster schedulers) stops a run as Ctrl-C
+    does: finished cases kept, workers stopped, run.json marked interrupted."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_report(args) -> int:

@@ -32,7 +32,7 @@ timing: {min_rounds: 1, max_time: 0.001, warmup_rounds: 0}
 
 
 def main() -> int:
-    from bench.runner import run_cases, run_info
+    from bench.execute import run_cases, run_info
     from bench.store import RunStore
     from bench.suite import load_suite
 

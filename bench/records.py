@@ -82,6 +82,11 @@ FIELDS: dict[str, str] = {
     "train_seconds": "wall time of the training loop (tracing included)",
     "case_seconds": "wall time of the whole case",
     "worker_peak_rss_mb": "peak resident memory of the worker process so far (MiB)",
+    "executor": "serial (one worker process) or ray (a slot of a Ray cluster, local or remote)",
+    "node": "where the case ran and was timed: host name, then the Ray node id on Ray",
+    "slot_cpus": "CPUs the case's worker held (serial: the machine's)",
+    "threads": "TensorFlow intra- and inter-op threads of the case's worker",
+    "timing_exclusive": "whether no other case ran on the node while this case was timed",
     "started_at": "UTC start time, ISO 8601",
     "finished_at": "UTC end time, ISO 8601",
 }

@@ -4,7 +4,9 @@ Layout of ``results/<run-id>/``:
 
 - ``cases.jsonl``     one record per line, appended and fsynced as each case finishes
 - ``run.json``        provenance: versions, machine, commit, argv, the suites' full text, state
-- ``benchmarks.json`` pytest-benchmark's JSON layout (``pytest-benchmark compare`` reads it)
+- ``benchmarks.jsonl`` each case's pytest-benchmark entries, one line per case, appended before its record
+- ``benchmarks.json`` pytest-benchmark's JSON layout (``pytest-benchmark compare`` reads it), merged
+                      from ``benchmarks.jsonl`` once at the end of the run
 - ``report.html``     the rendered report
 
 ``results/latest`` is a symlink to the newest run, replaced atomically.
@@ -17,17 +19,19 @@ import math
 import os
 import secrets
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from bench.errors import NormbenchError
-from bench.records import upgrade
+from bench.records import now, upgrade
 
 CASES = "cases.jsonl"
 RUN = "run.json"
 BENCHMARKS = "benchmarks.json"
+CASE_BENCHMARKS = "benchmarks.jsonl"
 REPORT = "report.html"
 LATEST = "latest"
 
@@ -44,7 +48,7 @@ class RunStore:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.run_id = self.path.name
-        self._needs_newline_check = True
+        self._newline_checked: set[str] = set()
 
     # -- creating and finding runs -------------------------------------------------------------
 
@@ -91,27 +95,77 @@ class RunStore:
     def write_info(self, info: dict[str, Any]) -> None:
         atomic_write(self.path / RUN, json.dumps(clean(info), indent=2) + "\n")
 
+    def finish(self, state: str) -> bool:
+        """Mark the run ``complete`` or ``interrupted``; False when even that could not be written.
+
+        On a full disk the atomic rewrite has no room for its temporary file, so the state is then
+        written in place as compact JSON, which is shorter than the indented file it overwrites
+        and so needs no new space.
+        """
+        info = {**self.read_info(), "state": state, "finished_at": now()}
+        try:
+            self.write_info(info)
+            return True
+        except OSError:
+            pass
+        compact = json.dumps(clean(info), separators=(",", ":")).encode("utf-8")
+        try:
+            with open(self.path / RUN, "r+b") as fh:
+                if len(compact) > os.fstat(fh.fileno()).st_size:
+                    return False
+                fh.write(compact)
+                fh.truncate()
+                fh.flush()
+                os.fsync(fh.fileno())
+            return True
+        except OSError:
+            return False
+
     def update_info(self, **changes: Any) -> None:
         self.write_info({**self.read_info(), **changes})
 
     # -- cases.jsonl ---------------------------------------------------------------------------
 
-    def append(self, record: dict[str, Any]) -> None:
-        """Append one record as one line and fsync it, so a crash costs at most the case in flight.
+    def save_case(self, record: dict[str, Any], benchmarks: list[dict]) -> None:
+        """Store one finished case: its timing entries first, then its record, each fsynced.
 
-        A torn last line (a kill mid-write) is ended with a newline first, so it cannot swallow the
-        next record.
+        A case counts as done once its record is on disk, so a failure between the two (a full
+        disk) leaves at most timing entries without a record: the case runs again on resume, and
+        the merge keeps only entries of recorded cases. Record and timing are kept together or not
+        at all. Raises :class:`ResultsUnwritable` when the disk refuses either line.
         """
-        line = json.dumps(clean(record), ensure_ascii=False) + "\n"
-        path = self.path / CASES
-        with open(path, "ab") as fh:
-            if self._needs_newline_check:
-                self._needs_newline_check = False
+        try:
+            if benchmarks:
+                self._append_line(CASE_BENCHMARKS, {"case_id": record["case_id"], "benchmarks": benchmarks})
+            self._append_line(CASES, record)
+        except OSError as exc:
+            raise ResultsUnwritable(self, exc) from None
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Append one record as one line and fsync it, so a crash costs at most the case in flight."""
+        self._append_line(CASES, record)
+
+    def _append_line(self, name: str, value: dict[str, Any]) -> None:
+        """A torn last line (a kill or a full disk mid-write) is ended with a newline first, so it
+        cannot swallow the next line."""
+        line = json.dumps(clean(value), ensure_ascii=False) + "\n"
+        path = self.path / name
+        with open(path, "ab") as fh, self._recheck_newline_on_error(name):
+            if name not in self._newline_checked:
+                self._newline_checked.add(name)
                 if fh.tell() > 0 and _last_byte(path) != b"\n":
                     fh.write(b"\n")
             fh.write(line.encode("utf-8"))
             fh.flush()
             os.fsync(fh.fileno())
+
+    @contextmanager
+    def _recheck_newline_on_error(self, name: str):
+        try:
+            yield
+        except OSError:
+            self._newline_checked.discard(name)  # the failed write may have left a torn line
+            raise
 
     def load(self) -> LoadedRecords:
         return load_records(self.path / CASES)
@@ -121,22 +175,42 @@ class RunStore:
 
     # -- benchmarks.json -----------------------------------------------------------------------
 
-    def add_benchmarks(self, benchmarks: Iterable[dict], machine_info: dict, commit_info: dict) -> None:
-        """Rewrite the pytest-benchmark file with the new entries added (atomically: never half-written)."""
-        benchmarks = list(benchmarks)
+    def merge_benchmarks(self, machine_info: dict, commit_info: dict) -> int:
+        """Write ``benchmarks.json`` (pytest-benchmark's layout) from ``benchmarks.jsonl``: the last
+        entries of every case that has a record. Done once per run, not per case (rewriting a
+        growing JSON file after every case made a run quadratic). Returns the number of entries."""
+        recorded = self.finished_case_ids()
+        by_case: dict[str, list] = {}
+        for line in _read_lines(self.path / CASE_BENCHMARKS):
+            try:
+                entry = json.loads(line)
+                by_case[entry["case_id"]] = list(entry["benchmarks"])
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn line: its case has no record either, and runs again on resume
+        benchmarks = [b for case_id, entries in by_case.items() if case_id in recorded for b in entries]
         if not benchmarks:
-            return
-        path = self.path / BENCHMARKS
-        try:
-            existing = json.loads(path.read_text())["benchmarks"]
-        except (OSError, ValueError, KeyError, TypeError):
-            existing = []
+            return 0
         from pytest_benchmark import __version__ as pytest_benchmark_version
 
-        document = {"machine_info": machine_info, "commit_info": commit_info,
-                    "benchmarks": existing + benchmarks,
+        document = {"machine_info": machine_info, "commit_info": commit_info, "benchmarks": benchmarks,
                     "datetime": datetime.now().astimezone().isoformat(), "version": pytest_benchmark_version}
-        atomic_write(path, json.dumps(clean(document), indent=1) + "\n")
+        atomic_write(self.path / BENCHMARKS, json.dumps(clean(document), indent=1) + "\n")
+        return len(benchmarks)
+
+
+class ResultsUnwritable(NormbenchError):
+    """The results directory refused a write (disk full, permissions): the run stops cleanly."""
+
+    def __init__(self, store: "RunStore", exc: OSError):
+        super().__init__(f"cannot write to {store.path} ({exc.strerror or exc}); finished cases are kept. "
+                         f"Make room, then resume with: normbench run --resume {store.run_id}")
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        return Path(path).read_bytes().decode("utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
 
 
 def load_records(path: Path) -> LoadedRecords:
@@ -146,13 +220,11 @@ def load_records(path: Path) -> LoadedRecords:
     """
     loaded = LoadedRecords([])
     try:
-        text = Path(path).read_bytes().decode("utf-8", errors="replace")
-    except FileNotFoundError:
-        return loaded
+        lines = _read_lines(path)
     except OSError as exc:
         raise NormbenchError(f"{path}: unreadable ({exc.strerror or exc})") from None
     by_id: dict[str, dict] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:

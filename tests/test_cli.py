@@ -42,7 +42,7 @@ def test_no_default_suites_directory(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_import_does_not_load_tensorflow():
-    code = "import sys, bench.cli, bench.suite, bench.store, bench.runner; print('tensorflow' in sys.modules)"
+    code = "import sys, bench.cli, bench.suite, bench.store, bench.execute.runner; print('tensorflow' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.stdout.strip() == "False"
 

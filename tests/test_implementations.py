@@ -47,9 +47,8 @@ def test_tfa_group_norm_matches_keras(groups):
 
 @pytest.mark.skipif(tfa_importable(), reason="tensorflow-addons is importable here")
 def test_unimportable_tfa_is_a_skipped_record_with_the_reason(write_suite):
-    from bench.measure import case as measure
     from bench.suite import expand, load_suite
-    from bench.worker import run_case
+    from bench.execute.in_worker import run_case
 
     suite = load_suite(write_suite("""
 name: impl
@@ -59,7 +58,7 @@ devices: [cpu]
 """))
     (case,) = expand(suite)
     benchmarks = []
-    record = run_case(case, "t", {}, benchmarks, measure)
+    record = run_case(case, "t", {}, benchmarks)
     assert record["status"] == "skipped" and record["implementation"] == "tfa"
     assert "TensorFlow 2.13-2.15" in record["error"] and "tox -e bench-tfa" in record["error"]
     assert benchmarks == [] and record["test_accuracy"] is None

@@ -5,7 +5,7 @@ import pytest
 
 from bench.errors import NormbenchError
 from bench.records import FIELDS
-from bench.store import RunStore, clean, load_records
+from bench.store import ResultsUnwritable, RunStore, clean, load_records
 
 
 @pytest.fixture
@@ -91,12 +91,38 @@ def test_results_path_that_is_a_file_fails_up_front(tmp_path):
         RunStore.create(blocker, {})
 
 
-def test_add_benchmarks_accumulates_in_pytest_benchmark_layout(store):
-    store.add_benchmarks([{"name": "a", "stats": {}}], {"node": "h"}, {"id": "c"})
-    store.add_benchmarks([{"name": "b", "stats": {}}], {"node": "h"}, {"id": "c"})
+def test_merge_keeps_the_last_timing_of_recorded_cases_in_pytest_benchmark_layout(store):
+    store.save_case({"case_id": "a", "status": "ok"}, [{"name": "a-old", "stats": {}}])
+    store.save_case({"case_id": "a", "status": "ok"}, [{"name": "a", "stats": {}}])  # a rerun
+    store.save_case({"case_id": "b", "status": "failed"}, [])
+    store._append_line("benchmarks.jsonl", {"case_id": "orphan", "benchmarks": [{"name": "o"}]})
+    with open(store.path / "benchmarks.jsonl", "ab") as fh:
+        fh.write(b'{"case_id": "torn", "bench')  # a write cut off by a full disk
+    store = RunStore.open(store.path.parent, store.run_id)  # as a resume does
+    store.save_case({"case_id": "c", "status": "ok"}, [{"name": "c", "stats": {}}])
+    assert store.merge_benchmarks({"node": "h"}, {"id": "c"}) == 2
     document = json.loads((store.path / "benchmarks.json").read_text())
-    assert [b["name"] for b in document["benchmarks"]] == ["a", "b"]
+    assert [b["name"] for b in document["benchmarks"]] == ["a", "c"]
     assert {"machine_info", "commit_info", "datetime", "version"} <= set(document)
+
+
+def test_a_refused_write_is_one_error_naming_the_path_and_the_resume_command(store, monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", full)
+    with pytest.raises(ResultsUnwritable, match=f"No space left on device.*--resume {store.run_id}"):
+        store.save_case({"case_id": "a", "status": "ok"}, [{"name": "a"}])
+
+
+def test_finish_writes_the_state_in_place_when_no_temporary_file_fits(store, monkeypatch):
+    store.update_info(machine={"host": "h", "cpus": 2, "python": "3.11"}, argv=["normbench", "run"])
+    def no_room(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("bench.store.atomic_write", no_room)
+    assert store.finish("interrupted") is True
+    assert store.read_info()["state"] == "interrupted" and store.read_info()["finished_at"]
 
 
 def test_clean_replaces_non_finite_floats():

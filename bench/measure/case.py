@@ -4,6 +4,7 @@ predict steps."""
 from __future__ import annotations
 
 import time
+from typing import Callable
 
 import keras
 import numpy as np
@@ -26,6 +27,18 @@ def measure_case(case, dataset: Dataset, record: dict, benchmarks: list) -> dict
     Order matters: inference-mode accuracy first, training-mode accuracy second (it moves BN's
     moving averages), timing last (it keeps training the model).
     """
+    time_steps = train_case(case, dataset, record)
+    time_steps(benchmarks)
+    return record
+
+
+def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
+    """The quality phase: train, evaluate and fill the record's accuracy and NaN fields.
+
+    Returns the timing phase, ``time_steps(benchmarks)``, which times train and predict steps on the
+    trained model. The two are separate so a parallel runner can train cases side by side and give
+    each timing phase its node to itself (bench.execute); the serial worker calls them back to back.
+    """
     started = time.perf_counter()
     training = case.training
     if case.normalizer_options.get("implementation", "keras") != "keras":
@@ -33,7 +46,7 @@ def measure_case(case, dataset: Dataset, record: dict, benchmarks: list) -> dict
     keras.utils.set_random_seed(case.seed)
     compat.set_dtype_policy(training["precision"])
     try:
-        with tf.device("/GPU:0" if case.device == "gpu" else "/CPU:0"):
+        with tf.device(_device(case)):
             model = build_model(case.model, case.model_options, dataset.input_shape, dataset.classes,
                                 case.kind, case.normalizer_options)
             trainer = Trainer(model, make_optimizer(training, record["learning_rate"]))
@@ -53,11 +66,25 @@ def measure_case(case, dataset: Dataset, record: dict, benchmarks: list) -> dict
                 bn_statistics=monitor.history if monitor is not None else None,
             )
             record["status"] = "ok" if record["nan_rate"] == 0 and record["weights_finite"] else "nan"
-            _time_steps(case, trainer, dataset, batch, record, benchmarks)
     finally:
         compat.set_dtype_policy("float32")
     record["case_seconds"] = time.perf_counter() - started
-    return record
+
+    def time_steps(benchmarks: list) -> None:
+        timing_started = time.perf_counter()
+        compat.set_dtype_policy(training["precision"])
+        try:
+            with tf.device(_device(case)):
+                _time_steps(case, trainer, dataset, batch, record, benchmarks)
+        finally:
+            compat.set_dtype_policy("float32")
+        record["case_seconds"] += time.perf_counter() - timing_started
+
+    return time_steps
+
+
+def _device(case) -> str:
+    return "/GPU:0" if case.device == "gpu" else "/CPU:0"
 
 
 def _evaluate(trainer: Trainer, dataset: Dataset, record: dict) -> None:
@@ -113,6 +140,6 @@ def release_memory() -> None:
 
     ``free_memory=False`` skips a full ``gc.collect()`` per case: measured over 300 tiny cases it
     cut the engine's overhead from 0.36 to 0.11 s per case with peak RSS still flat, because the
-    worker process is replaced every 40 cases anyway (see bench.worker).
+    worker process is replaced every ``MAX_CASES_PER_WORKER`` cases anyway (see bench.execute.serial).
     """
     compat.clear_session()

@@ -1,4 +1,4 @@
-"""Cases run in a separate worker process, so a crash, a hang or a leak costs one case, not the run.
+"""The serial backend: one case at a time in a worker process, so a crash, a hang or a leak costs one case.
 
 The parent sends plain case dicts over a pipe and gets back finished records. TensorFlow is imported
 once per worker, not per case. A worker that dies (segfault, ``os._exit``, killed for memory) or
@@ -9,20 +9,74 @@ TensorFlow keeps a few MiB per traced model that ``clear_session`` does not give
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import signal
 import time
 from typing import Any
 
-from bench import faults, records
-from bench.data import load_dataset
-from bench.errors import ImplementationUnavailable, NormbenchError
+from bench.errors import NormbenchError
+from bench.execute.in_worker import CaseRun, start_worker
+from bench.records import new_record, now
 from bench.suite import Case
 
-MAX_CASES_PER_WORKER = 40
+MAX_CASES_PER_WORKER = 100
 START_TIMEOUT = 300.0
+
+
+class SerialBackend:
+    """Cases one after another in one worker process at a time (``--workers 1``)."""
+
+    def __init__(self, run_id: str, threads: int | None):
+        self.run_id = run_id
+        self.threads = threads
+        self.worker: Worker | None = None
+        self.current: str | None = None
+        info = self.fresh_worker().info
+        self.framework, self.gpu_reason, self.host = info["framework"], info["gpu_reason"], info["host"]
+        self.placement = placement(info)
+
+    def describe(self) -> dict:
+        return {"executor": "serial", "workers": 1, "threads": self.placement["threads"], "started_at": now()}
+
+    def running_by_node(self) -> dict[str, int]:
+        return {self.host: 1} if self.current else {}
+
+    def execute(self, cases: list[Case], finished) -> None:
+        for case in cases:
+            self.current = case.case_id
+            record, benchmarks = self.run_one(case)
+            self.current = None
+            finished(record, benchmarks, self.host)
+
+    def run_one(self, case: Case) -> tuple[dict, list]:
+        if self.worker is None or self.worker.cases_run >= MAX_CASES_PER_WORKER:
+            self.fresh_worker()
+        try:
+            record, benchmarks = self.worker.run(case, case.timing["case_timeout"])
+        except CaseAborted as exc:
+            self.worker = None  # dead or killed; the next case starts a new one
+            record = new_record(case, self.run_id)
+            record.update(self.placement, status="failed", error=str(exc))
+            return record, []
+        if record["status"] == "failed":
+            # An exception may leave the worker unfit (a lowered memory limit, a wedged device):
+            # the next case gets a fresh one.
+            self.worker.close()
+            self.worker = None
+        return record, benchmarks
+
+    def fresh_worker(self) -> "Worker":
+        if self.worker is not None:
+            self.worker.close()
+        self.worker = None
+        self.worker = Worker(self.run_id, self.threads)
+        return self.worker
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.kill()
+            self.worker = None
 
 
 class CaseAborted(Exception):
@@ -32,10 +86,10 @@ class CaseAborted(Exception):
 class Worker:
     """One worker process. ``run`` returns ``(record, benchmarks)`` or raises CaseAborted."""
 
-    def __init__(self, run_id: str):
+    def __init__(self, run_id: str, threads: int | None = None):
         context = multiprocessing.get_context("spawn")  # fork would copy a half-initialised TF
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=serve, args=(child, run_id), daemon=True,
+        self._process = context.Process(target=serve, args=(child, run_id, threads), daemon=True,
                                         name="normbench-worker")
         self._process.start()
         child.close()
@@ -44,6 +98,9 @@ class Worker:
             message = self._receive(START_TIMEOUT, "starting")
         except CaseAborted as exc:
             raise NormbenchError(f"the worker process could not start: {exc}") from None
+        except BaseException:  # Ctrl-C or SIGTERM while TensorFlow imports: leave no worker behind
+            self.kill()
+            raise
         self.info: dict[str, Any] = message[1]
 
     def run(self, case: Case, timeout: float) -> tuple[dict, list]:
@@ -97,15 +154,18 @@ class Worker:
         self._conn.close()
 
 
-def serve(conn, run_id: str) -> None:
+def placement(info: dict) -> dict:
+    """Where and how a serial case runs: alone on the machine, so its timing is exclusive."""
+    return {"executor": "serial", "node": info["host"], "slot_cpus": os.cpu_count(),
+            "threads": info["threads"], "timing_exclusive": True}
+
+
+def serve(conn, run_id: str, threads: int | None) -> None:
     """The worker's loop. Ctrl-C is the parent's to handle: the worker ignores SIGINT and is stopped
     by the parent, so an interrupt never leaves a half-written record behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from bench.measure import case as measure  # TensorFlow loads here, once per worker
-    from bench.measure.environment import framework, gpu_unavailable_reason
-
-    conn.send(("ready", {"framework": framework(), "gpu_reason": gpu_unavailable_reason(),
-                         "pid": os.getpid()}))
+    info = start_worker(threads)  # TensorFlow loads here, once per worker
+    conn.send(("ready", info))
     datasets: dict[str, Any] = {}  # lives as long as the worker
     while True:
         try:
@@ -114,46 +174,5 @@ def serve(conn, run_id: str) -> None:
             return
         if message[0] == "stop":
             return
-        case = Case.from_dict(message[1])
-        benchmarks: list[dict] = []
-        record = run_case(case, run_id, datasets, benchmarks, measure)
+        record, benchmarks = CaseRun(Case.from_dict(message[1]), run_id, datasets, placement(info)).run()
         conn.send(("done", record, benchmarks))
-
-
-def run_case(case: Case, run_id: str, datasets: dict, benchmarks: list, measure) -> dict:
-    """Measure one case; an exception becomes a ``failed`` record (a failure is a result)."""
-    record = records.new_record(case, run_id)
-    try:
-        faults.inject(case.case_id)
-        if case.suite_kind == "layer":
-            from bench.measure.layer_case import measure_layer_case  # TensorFlow is loaded already
-
-            measure_layer_case(case, record, benchmarks)
-        else:
-            measure.measure_case(case, _dataset(case, datasets), record, benchmarks)
-    except ImplementationUnavailable as exc:
-        record.update(status="skipped", error=str(exc))
-        benchmarks.clear()
-    except Exception as exc:
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
-        benchmarks.clear()
-    finally:
-        measure.release_memory()
-        record["worker_peak_rss_mb"] = peak_rss_mb()
-    return record
-
-
-def peak_rss_mb() -> float | None:
-    try:
-        import resource
-    except ImportError:  # not on Windows
-        return None
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def _dataset(case: Case, cache: dict):
-
-    key = json.dumps([case.dataset, case.dataset_options], sort_keys=True)
-    if key not in cache:
-        cache[key] = load_dataset(case.dataset, case.dataset_options)
-    return cache[key]

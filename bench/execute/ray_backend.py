@@ -1,0 +1,290 @@
+"""The Ray backend: cases on the slots of a Ray cluster, quality side by side, timing alone per node.
+
+Each slot is a Ray actor (a long-lived worker process with TensorFlow imported once, its thread
+pools pinned to the CPUs the actor holds). A case runs in two calls on its slot: ``quality``
+(train, evaluate; runs beside other cases) and ``timing`` (step or layer timing, copy kernel). A
+node that has a case waiting for its timing call takes no new case; the timing call starts only
+when no other call is running on that node, so every throughput figure is measured with the node
+to itself (recorded as ``timing_exclusive``). Ray does the placement, the processes and the
+failure detection; this module only decides what to send to which slot next.
+
+A slot whose worker dies (crash, out of memory, its node lost) or outlives the case timeout is
+killed; its case becomes a ``failed`` record with the reason (not retried: ``--resume`` keeps it)
+and the slot is replaced, on the same node while that node is alive.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.errors import NormbenchError
+from bench.execute import ray_cluster
+from bench.execute.runner import Execution
+from bench.execute.serial import MAX_CASES_PER_WORKER, START_TIMEOUT
+from bench.records import new_record, now
+from bench.suite import Case
+
+POLL_SECONDS = 0.5
+
+
+class CaseWorker:
+    """The actor class: one slot's worker process (``ray.remote`` is applied in RayBackend)."""
+
+    def __init__(self, run_id: str, threads: int, slot_cpus: int):
+        import ray
+
+        from bench.execute.in_worker import start_worker
+
+        self.run_id = run_id
+        self.datasets: dict[str, Any] = {}
+        self.current = None
+        self.info = start_worker(threads)
+        node_id = ray.get_runtime_context().get_node_id()
+        self.info.update(node_id=node_id, label=f"{self.info['host']}/{node_id[:8]}")
+        self.placement = {"executor": "ray", "node": self.info["label"], "slot_cpus": slot_cpus,
+                          "threads": threads, "timing_exclusive": None}
+
+    def ready(self) -> dict:
+        return self.info
+
+    def quality(self, case: dict):
+        from bench.execute.in_worker import CaseRun
+
+        self.current = CaseRun(Case.from_dict(case), self.run_id, self.datasets, self.placement)
+        finished = self.current.quality()
+        if finished is not None:
+            self.current = None
+        return finished
+
+    def timing(self):
+        current, self.current = self.current, None
+        return current.timing()
+
+
+@dataclass
+class _Slot:
+    device: str
+    actor: Any
+    node_id: str | None = None
+    label: str = "?"
+    phase: str = "start"  # start -> idle -> quality -> (waiting -> timing) -> idle
+    call: Any = None      # the ObjectRef in flight
+    case: Case | None = None
+    deadline: float = 0.0
+    cases_run: int = 0
+    info: dict = field(default_factory=dict)
+
+
+class RayBackend:
+    def __init__(self, run_id: str, execution: Execution, stream):
+        self.run_id = run_id
+        self.stream = stream
+        workers = execution.workers
+        self.embedded = execution.address is None
+        cores = os.cpu_count() or 1
+        if self.embedded:
+            slots = workers or cores
+            self.slot_cpus = execution.threads or max(1, cores // slots)
+            self.cluster = ray_cluster.connect(None, num_cpus=max(cores, slots * self.slot_cpus))
+        else:
+            self.cluster = ray_cluster.connect(execution.address)
+            self.slot_cpus = execution.threads or 1
+            slots = workers or max(1, self.cluster.cpus // self.slot_cpus)
+        import ray
+
+        self.ray = ray
+        self.actor_class = ray.remote(CaseWorker)
+        try:
+            if slots * self.slot_cpus > self.cluster.cpus:
+                raise NormbenchError(f"{slots} workers of {self.slot_cpus} CPU(s) need {slots * self.slot_cpus} "
+                                     f"CPUs; the Ray cluster has {self.cluster.cpus}")
+            self.slots = [self._new_slot("cpu") for _ in range(slots)]
+            self.slots += [self._new_slot("gpu") for _ in range(self.cluster.gpus)]
+            self._wait_started()
+        except BaseException:
+            self.stop()
+            raise
+        first = next(s for s in self.slots if s.device == "cpu").info
+        self.framework = first["framework"]
+        gpu_slots = [s for s in self.slots if s.device == "gpu"]
+        if not gpu_slots:
+            self.gpu_reason = (f"no GPU in the Ray cluster ({len(self.cluster.nodes)} node(s), "
+                               f"{self.cluster.cpus} CPUs)")
+        else:
+            self.gpu_reason = gpu_slots[0].info["gpu_reason"]
+        if self.gpu_reason:
+            for slot in gpu_slots:
+                self._drop(slot)
+
+    # -- what the driver asks ------------------------------------------------------------------
+
+    def describe(self) -> dict:
+        nodes = [{"node": f"{n['NodeManagerHostname']}/{n['NodeID'][:8]}", "cpus": n["Resources"].get("CPU", 0),
+                  "gpus": n["Resources"].get("GPU", 0)} for n in self.cluster.nodes]
+        return {"executor": "ray", "cluster": self.cluster.address, "ray": self.ray.__version__, "nodes": nodes,
+                "workers": sum(s.device == "cpu" for s in self.slots), "slot_cpus": self.slot_cpus,
+                "threads": self.slot_cpus, "started_at": now()}
+
+    def running_by_node(self) -> dict[str, int]:
+        running: dict[str, int] = {}
+        for slot in self.slots:
+            if slot.phase in ("quality", "timing"):
+                running[slot.label] = running.get(slot.label, 0) + 1
+        return running
+
+    def execute(self, cases: list[Case], finished) -> None:
+        queues = {device: deque(case for case in cases if case.device == device) for device in ("cpu", "gpu")}
+        self.finished = finished
+        while any(queues.values()) or any(slot.phase != "idle" for slot in self.slots):
+            if not self.slots:
+                raise NormbenchError("every Ray worker was lost; finished cases are kept, resume when the "
+                                     "cluster is back")
+            self._dispatch(queues)
+            calls = {slot.call: slot for slot in self.slots if slot.call is not None}
+            if calls:
+                ready, _ = self.ray.wait(list(calls), num_returns=1, timeout=POLL_SECONDS)
+                for ref in ready:
+                    self._collect(calls[ref])
+            self._enforce_deadlines()
+
+    def stop(self) -> None:
+        """Kill every slot's worker, then leave the cluster (an embedded one shuts down with it)."""
+        for slot in getattr(self, "slots", []):
+            self._kill(slot)
+        self.slots = []
+        ray_cluster.disconnect()
+
+    # -- scheduling ----------------------------------------------------------------------------
+
+    def _dispatch(self, queues: dict[str, deque]) -> None:
+        for node_id in {slot.node_id for slot in self.slots}:
+            on_node = [slot for slot in self.slots if slot.node_id == node_id]
+            waiting = [slot for slot in on_node if slot.phase == "waiting"]
+            if waiting and not any(slot.call is not None for slot in on_node):
+                self._call(waiting[0], "timing", waiting[0].actor.timing.remote())
+        for slot in self.slots:
+            if slot.phase != "idle" or not queues[slot.device] or self._draining(slot.node_id):
+                continue
+            case = queues[slot.device].popleft()
+            slot.case = case
+            self._call(slot, "quality", slot.actor.quality.remote(case.to_dict()), case.timing["case_timeout"])
+
+    def _draining(self, node_id) -> bool:
+        """A node with a timing call waiting or running takes no new case."""
+        return any(slot.node_id == node_id and slot.phase in ("waiting", "timing") for slot in self.slots)
+
+    def _call(self, slot: _Slot, phase: str, ref, timeout: float | None = None) -> None:
+        slot.phase, slot.call = phase, ref
+        slot.deadline = time.monotonic() + (timeout or slot.case.timing["case_timeout"])
+
+    def _collect(self, slot: _Slot) -> None:
+        ref, phase, case = slot.call, slot.phase, slot.case
+        slot.call = None
+        try:
+            result = self.ray.get(ref)
+        except self.ray.exceptions.RayError as exc:
+            self._lost(slot, f"worker lost during {phase}: {_reason(exc)}")
+            return
+        if phase == "start":
+            slot.info = result
+            slot.node_id, slot.label, slot.phase = result["node_id"], result["label"], "idle"
+        elif phase == "quality" and result is None:
+            slot.phase = "waiting"
+        else:
+            record, benchmarks = result
+            if phase == "timing":
+                record["timing_exclusive"] = True  # _dispatch started it with its node otherwise idle
+            self._done(slot, case, record, benchmarks)
+
+    def _done(self, slot: _Slot, case: Case, record: dict, benchmarks: list) -> None:
+        slot.phase, slot.case = "idle", None
+        slot.cases_run += 1
+        if record["status"] == "failed" or slot.cases_run >= MAX_CASES_PER_WORKER:
+            self._replace(slot)  # a failure may leave the worker unfit; long-lived ones leak a little
+        self.finished(record, benchmarks, slot.label)
+
+    def _enforce_deadlines(self) -> None:
+        clock = time.monotonic()
+        for slot in list(self.slots):
+            if slot.call is not None and clock > slot.deadline:
+                limit = START_TIMEOUT if slot.phase == "start" else slot.case.timing["case_timeout"]
+                self._lost(slot, f"timed out after {limit:g} s during {slot.phase} (worker killed)")
+
+    def _lost(self, slot: _Slot, reason: str) -> None:
+        """The slot's worker is dead or killed: its case (if any) fails, the slot is replaced."""
+        case, phase = slot.case, slot.phase
+        self._kill(slot)
+        if phase == "start":
+            self._drop(slot)
+            self.say(f"a Ray worker could not start ({reason}); {len(self.slots)} left")
+            return
+        record = new_record(case, self.run_id)
+        record.update(executor="ray", node=slot.label, slot_cpus=self.slot_cpus, threads=self.slot_cpus,
+                      status="failed", error=reason[:2000])
+        slot.phase, slot.case = "idle", None
+        if slot.node_id in self._alive_nodes():
+            self._replace(slot)
+        else:
+            self._drop(slot)
+            self.say(f"node {slot.label} is gone; {len(self.slots)} worker(s) left")
+        self.finished(record, [], slot.label)
+
+    # -- slots ---------------------------------------------------------------------------------
+
+    def _new_slot(self, device: str, node_id: str | None = None) -> _Slot:
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        strategy = NodeAffinitySchedulingStrategy(node_id, soft=True) if node_id else "SPREAD"
+        resources = {"num_cpus": 0, "num_gpus": 1} if device == "gpu" else {"num_cpus": self.slot_cpus}
+        actor = self.actor_class.options(scheduling_strategy=strategy, max_restarts=0, **resources).remote(
+            self.run_id, self.slot_cpus, self.slot_cpus)
+        slot = _Slot(device=device, actor=actor, node_id=node_id)
+        slot.call, slot.deadline = actor.ready.remote(), time.monotonic() + START_TIMEOUT
+        return slot
+
+    def _wait_started(self) -> None:
+        while any(slot.phase == "start" for slot in self.slots):
+            calls = {slot.call: slot for slot in self.slots if slot.call is not None}
+            ready, _ = self.ray.wait(list(calls), num_returns=1, timeout=POLL_SECONDS)
+            for ref in ready:
+                self._collect(calls[ref])
+            self._enforce_deadlines()
+        if not any(slot.device == "cpu" for slot in self.slots):
+            raise NormbenchError("no Ray worker could start (is normbench installed on every node?)")
+
+    def _replace(self, slot: _Slot) -> None:
+        """A fresh worker in ``slot``'s place, on the same node; until it is up, the node counts as
+        busy, so its TensorFlow import never overlaps a timing call there."""
+        self._kill(slot)
+        fresh = self._new_slot(slot.device, slot.node_id)
+        fresh.label = slot.label
+        self.slots[self.slots.index(slot)] = fresh
+
+    def _drop(self, slot: _Slot) -> None:
+        self._kill(slot)
+        if slot in self.slots:
+            self.slots.remove(slot)
+
+    def _kill(self, slot: _Slot) -> None:
+        try:
+            self.ray.kill(slot.actor, no_restart=True)
+        except Exception:  # already dead, or the cluster is going away
+            pass
+        slot.call = None
+
+    def _alive_nodes(self) -> set[str]:
+        return {node["NodeID"] for node in self.ray.nodes() if node.get("Alive")}
+
+    def say(self, text: str) -> None:
+        print(f"normbench: {text}", file=self.stream, flush=True)
+
+
+def _reason(exc: Exception) -> str:
+    """The first informative line of a Ray error (they run to dozens of lines)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    useful = [line for line in lines if "died" in line or "killed" in line or "Error" in line]
+    return (useful or lines or [type(exc).__name__])[0][:500]

@@ -1,0 +1,182 @@
+"""The driver: order a run's cases, hand them to a backend, store each finished case at once.
+
+The backend is the serial worker (``--workers 1``, :mod:`bench.execute.serial`) or a Ray cluster
+(:mod:`bench.execute.ray_backend`). Either way only this process writes the run directory: every
+finished case is on disk before the next is stored, a case that raises, crashes its worker or
+times out becomes a ``failed`` record, and the run goes on. Ctrl-C, SIGTERM and a results disk that
+refuses writes stop the run cleanly (state ``interrupted``, workers stopped); ``normbench run
+--resume RUN`` then runs only the cases not yet recorded, on any backend.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from bench import provenance, records
+from bench.progress import Progress
+from bench.errors import NormbenchError
+from bench.store import RunStore
+from bench.suite import Case, Suite, expand
+
+# Called by a backend as each case finishes: (record, pytest-benchmark entries, node label).
+Finished = Callable[[dict, list, str], None]
+
+
+@dataclass(frozen=True)
+class Execution:
+    """Where cases run: ``workers`` 1 is the serial worker, more (or None: one per core) an
+    embedded Ray cluster; ``address`` joins an existing Ray cluster. ``threads`` pins each
+    worker's TensorFlow thread pools (None: the CPUs its slot holds; serially, TensorFlow's default)."""
+
+    workers: int | None = 1
+    address: str | None = None
+    threads: int | None = None
+
+    @property
+    def uses_ray(self) -> bool:
+        return self.address is not None or self.workers != 1
+
+
+@dataclass
+class RunResult:
+    store: RunStore
+    counts: Counter
+    interrupted: bool = False
+    error: str | None = None  # why the run stopped early, when it was not Ctrl-C or SIGTERM
+
+
+def run_info(suites: Sequence[Suite], quick: bool) -> dict:
+    """The run.json content known before TensorFlow loads; the suites' full documents are kept so a
+    resume runs exactly what was started even if the files changed since."""
+    from bench import __version__
+
+    return {
+        "schema_version": records.SCHEMA_VERSION, "normbench": __version__, "argv": provenance.argv(),
+        "quick": quick, "started_at": records.now(), "finished_at": None, "state": "running",
+        "machine": provenance.machine(), "commit": provenance.git_commit(),
+        "order_seed": secrets.randbelow(2**31),
+        "suites": [{"name": s.name, "source": s.source, "sha256": s.sha256, "description": s.description,
+                    "document": s.document} for s in suites],
+    }
+
+
+def interleave(cases: list[Case], seed: int) -> list[Case]:
+    """The cases of each suite in a shuffled order (suites stay in turn), so a shared machine's slow
+    drift spreads over normalizers and seeds instead of lining up with one of them. ``seed`` is
+    recorded in run.json, so a resume dispatches in the same order."""
+    rng = random.Random(seed)
+    ordered: list[Case] = []
+    for suite in dict.fromkeys(case.suite for case in cases):
+        group = [case for case in cases if case.suite == suite]
+        rng.shuffle(group)
+        ordered += group
+    return ordered
+
+
+def run_cases(store: RunStore, suites: Sequence[Suite], quick: bool, stream=None,
+              execution: Execution = Execution()) -> RunResult:
+    """Run every case of ``suites`` not yet in ``store``. Ctrl-C (or SIGTERM, which the CLI turns
+    into it) at any point, TensorFlow's import included, returns with ``interrupted=True`` and the
+    run marked so in run.json."""
+    driver = _Driver(store, stream or sys.stderr)  # stderr looked up per call: tests swap it
+    info = store.read_info()
+    cases = interleave([case for suite in suites for case in expand(suite, quick)], info.get("order_seed", 0))
+    try:
+        driver.run(cases, len(suites), execution)
+    except KeyboardInterrupt:
+        return driver.finish("interrupted")
+    except NormbenchError as exc:  # the results disk refused a write; the workers could not start
+        return driver.finish("interrupted", str(exc))
+    return driver.finish("complete")
+
+
+class _Driver:
+    """The state of one ``run_cases`` call: its backend, progress and counts."""
+
+    def __init__(self, store: RunStore, stream):
+        self.store = store
+        self.stream = stream
+        self.counts: Counter = Counter()
+        self.backend = None
+        self.progress: Progress | None = None
+        self.commit_info = {**store.read_info()["commit"], "project": "normbench"}
+
+    def run(self, cases: list[Case], n_suites: int, execution: Execution) -> None:
+        done = self.store.finished_case_ids()
+        todo = [case for case in cases if case.case_id not in done]
+        self.say(f"run {self.store.run_id}: {len(cases)} cases in {n_suites} suite(s)"
+                 + (f", {len(cases) - len(todo)} already recorded" if len(todo) < len(cases) else ""))
+        if not todo:
+            return
+        self.backend = _backend(execution, self.store.run_id, self.stream)
+        info = self.store.read_info()
+        info.setdefault("framework", self.backend.framework)
+        info.setdefault("executions", []).append(self.backend.describe())
+        self.store.write_info(info)
+
+        gpu_reason = self.backend.gpu_reason
+        if gpu_reason:
+            # Record what cannot run first, in one line, so the progress bar's ETA covers real work.
+            unrunnable = [case for case in todo if case.device == "gpu"]
+            for case in unrunnable:
+                self.save(records.skipped(case, self.store.run_id, gpu_reason), [])
+            if unrunnable:
+                self.say(f"{len(unrunnable)} GPU cases recorded as skipped: {gpu_reason}")
+            todo = [case for case in todo if case.device != "gpu"]
+
+        self.progress = Progress(len(todo), self.stream)
+        self.backend.execute(todo, self.case_finished)
+
+    def case_finished(self, record: dict, benchmarks: list, node: str) -> None:
+        self.save(record, benchmarks)
+        self.progress.advance(record["case_id"], record["status"], record.get("case_seconds") or 0.0,
+                              node, self.backend.running_by_node())
+
+    def save(self, record: dict, benchmarks: list) -> None:
+        record["finished_at"] = records.now()
+        self.store.save_case(record, benchmarks)
+        self.counts[record["status"]] += 1
+
+    def say(self, text: str) -> None:
+        print(f"normbench: {text}", file=self.stream, flush=True)
+
+    def finish(self, state: str, error: str | None = None) -> RunResult:
+        if self.progress is not None:
+            self.progress.close()
+        if self.backend is not None:
+            self.backend.stop()
+            self.backend = None
+        try:
+            self.store.merge_benchmarks(_machine_info(), self.commit_info)
+        except OSError as exc:
+            error = error or f"cannot write {self.store.path / 'benchmarks.json'} ({exc.strerror or exc})"
+            state = "interrupted"
+        if not self.store.finish(state):
+            error = (error or "") + f" (run.json could not be marked {state})"
+        return RunResult(self.store, self.counts, interrupted=state != "complete", error=error)
+
+
+def _backend(execution: Execution, run_id: str, stream):
+    """Start the backend ``execution`` names; Ray is imported only when it is asked for."""
+    if execution.uses_ray:
+        from bench.execute.ray_backend import RayBackend
+
+        return RayBackend(run_id, execution, stream)
+    from bench.execute.serial import SerialBackend
+
+    return SerialBackend(run_id, execution.threads)
+
+
+def _machine_info() -> dict:
+    """pytest-benchmark's machine description, for benchmarks.json."""
+    try:
+        from pytest_benchmark.plugin import pytest_benchmark_generate_machine_info
+
+        return pytest_benchmark_generate_machine_info()
+    except Exception as exc:  # py-cpuinfo can fail on exotic machines; timing still counts
+        return {"error": f"machine info unavailable: {exc}"}
