@@ -30,9 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", metavar="RUN", help="finish an earlier run (its id, its path, or 'latest')")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
     run.add_argument("--no-report", action="store_true", help="skip rendering the HTML report")
-    run.add_argument("--workers", type=_workers, default=1, metavar="N|auto",
-                     help="cases side by side: 1 (default) runs them one by one in one worker; N or 'auto' "
-                          "(one per core) starts an embedded Ray cluster; with --address, the slots to use")
+    run.add_argument("--workers", type=_workers, metavar="N|auto",
+                     help="cases side by side: 1 (the default) runs them one by one in one worker; N or "
+                          "'auto' (one per core) starts an embedded Ray cluster; with --address, the slots "
+                          "to use (default: one per CPU of the cluster)")
     run.add_argument("--address", default=os.environ.get("RAY_ADDRESS") or None, metavar="ADDRESS",
                      help="run on an existing Ray cluster (host:port; default: $RAY_ADDRESS); "
                           "results stay on this machine")
@@ -63,9 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _workers(text: str) -> int | None:
-    """``auto`` (None: one per core) or a whole number >= 1."""
-    return None if text == "auto" else _positive_int(text)
+def _workers(text: str) -> int:
+    """``auto`` (0: one per core) or a whole number >= 1."""
+    return 0 if text == "auto" else _positive_int(text)
 
 
 def _positive_int(text: str) -> int:
@@ -119,7 +120,8 @@ def cmd_run(args) -> int:
         quick = args.quick
         store = RunStore.create(args.results, execute.run_info(suites, quick))
 
-    execution = execute.Execution(workers=args.workers, address=args.address, threads=args.threads)
+    workers = args.workers if args.workers is not None else (0 if args.address else 1)
+    execution = execute.Execution(workers=workers, address=args.address, threads=args.threads)
     with _sigterm_as_interrupt():
         result = execute.run_cases(store, suites, quick, execution=execution)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items())) or "nothing new"

@@ -3,7 +3,8 @@
 Set ``NORMBENCH_FAULTS`` to ``substring=fault[;substring=fault...]``; a case whose id contains the
 substring suffers the fault. Faults: ``raise`` (an exception), ``exit`` (``os._exit(3)``),
 ``segfault`` (SIGSEGV), ``kill`` (SIGKILL, as the kernel's OOM killer does), ``oom`` (a hard
-address-space limit just above current use, then an allocation past it), ``hang`` (sleeps forever). Unset, as in every real run, this does nothing.
+address-space limit just above current use, then an allocation past it), ``hang`` (sleeps forever), ``slow``
+(sleeps 3 s, then runs the case normally: keeps a case in flight for interruption tests). Unset, as in every real run, this does nothing.
 """
 
 from __future__ import annotations
@@ -52,4 +53,5 @@ _FAULTS = {
     "kill": lambda: os.kill(os.getpid(), signal.SIGKILL),
     "oom": _oom,
     "hang": _hang,
+    "slow": lambda: time.sleep(3),
 }

@@ -9,6 +9,7 @@ uses the cluster as its owner set it up; the nodes must have normbench and Tenso
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 from dataclasses import dataclass
 
@@ -36,7 +37,10 @@ def connect(address: str | None, num_cpus: int | None = None) -> Cluster:
     """Join the cluster at ``address``, or start an embedded one of ``num_cpus`` when it is None."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if not address:
-        os.environ.setdefault("RAY_AUTH_MODE", "token")  # read when ray is imported: set it first
+        # Read when ray is imported: set first. A fresh token per embedded cluster, passed to its
+        # processes in their environment, so none is left in ~/.ray for later runs to reuse.
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
+        os.environ.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))
     try:
         import ray
     except ImportError:
@@ -48,7 +52,7 @@ def connect(address: str | None, num_cpus: int | None = None) -> Cluster:
         if address:
             ray.init(address=address, **options)
         else:
-            ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
+            ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
                      object_store_memory=OBJECT_STORE_BYTES, **options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "an embedded Ray cluster"

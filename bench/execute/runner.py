@@ -29,11 +29,11 @@ Finished = Callable[[dict, list, str], None]
 
 @dataclass(frozen=True)
 class Execution:
-    """Where cases run: ``workers`` 1 is the serial worker, more (or None: one per core) an
+    """Where cases run: ``workers`` 1 is the serial worker, more (or 0: one per core) an
     embedded Ray cluster; ``address`` joins an existing Ray cluster. ``threads`` pins each
     worker's TensorFlow thread pools (None: the CPUs its slot holds; serially, TensorFlow's default)."""
 
-    workers: int | None = 1
+    workers: int = 1
     address: str | None = None
     threads: int | None = None
 
