@@ -284,7 +284,9 @@ class RayBackend:
 
 
 def _reason(exc: Exception) -> str:
-    """The first informative line of a Ray error (they run to dozens of lines)."""
+    """The informative part of a Ray error (they run to dozens of lines): Ray's "dead because"
+    sentence (worker process died, node died, killed for memory) with its exit detail."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    useful = [line for line in lines if "died" in line or "killed" in line or "Error" in line]
-    return (useful or lines or [type(exc).__name__])[0][:500]
+    because = [line for line in lines if "dead because" in line]
+    text = (because or lines or [type(exc).__name__])[0]
+    return text.split(" Some common causes")[0][:500]
