@@ -31,9 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
     run.add_argument("--no-report", action="store_true", help="skip rendering the HTML report")
     run.add_argument("--workers", type=_workers, metavar="N|auto",
-                     help="cases side by side: 1 (the default) runs them one by one in one worker; N or "
-                          "'auto' (one per core) starts an embedded Ray cluster; with --address, the slots "
-                          "to use (default: one per CPU of the cluster)")
+                     help="cases side by side: 1 runs them one by one in one worker; N or 'auto' (one per "
+                          "core) starts an embedded Ray cluster; with --address, the slots to use. Default: "
+                          "$NORMBENCH_WORKERS, else 1 (with --address: one per CPU of the cluster)")
     run.add_argument("--address", default=os.environ.get("RAY_ADDRESS") or None, metavar="ADDRESS",
                      help="run on an existing Ray cluster (host:port; default: $RAY_ADDRESS); "
                           "results stay on this machine")
@@ -64,9 +64,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _default_workers(address: str | None) -> int:
+    """``$NORMBENCH_WORKERS`` (tox -e bench sets it), else every CPU of a cluster, else serial."""
+    text = os.environ.get("NORMBENCH_WORKERS")
+    if text is None:
+        return 0 if address else 1
+    try:
+        return _workers(text)
+    except argparse.ArgumentTypeError as exc:
+        raise NormbenchError(f"NORMBENCH_WORKERS: {exc}") from None
+
+
 def _workers(text: str) -> int:
     """``auto`` (0: one per core) or a whole number >= 1."""
-    return 0 if text == "auto" else _positive_int(text)
+    if text == "auto":
+        return 0
+    try:
+        return _positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a whole number >= 1, got {text!r}") from None
 
 
 def _positive_int(text: str) -> int:
@@ -105,6 +121,8 @@ def cmd_run(args) -> int:
     from bench.suite import load_suites
     from bench.suite.loader import suite_from_document
 
+    workers = args.workers if args.workers is not None else _default_workers(args.address)
+    execution = execute.Execution(workers=workers, address=args.address, threads=args.threads)
     if args.resume:
         if args.suites or args.quick:
             raise NormbenchError("--resume runs the suites the run was started with; give no suite files or --quick")
@@ -120,8 +138,6 @@ def cmd_run(args) -> int:
         quick = args.quick
         store = RunStore.create(args.results, execute.run_info(suites, quick))
 
-    workers = args.workers if args.workers is not None else (0 if args.address else 1)
-    execution = execute.Execution(workers=workers, address=args.address, threads=args.threads)
     with _sigterm_as_interrupt():
         result = execute.run_cases(store, suites, quick, execution=execution)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items())) or "nothing new"

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from bench.cli import main
 from tests.conftest import MINIMAL, ROOT
 
@@ -41,10 +43,24 @@ def test_no_default_suites_directory(tmp_path, monkeypatch, capsys):
     assert "./suites does not exist" in capsys.readouterr().err
 
 
-def test_cli_import_does_not_load_tensorflow():
-    code = "import sys, bench.cli, bench.suite, bench.store, bench.execute.runner; print('tensorflow' in sys.modules)"
+def test_cli_import_does_not_load_tensorflow_or_ray():
+    code = ("import sys, bench.cli, bench.suite, bench.store, bench.execute.runner; "
+            "print('tensorflow' in sys.modules, 'ray' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert proc.stdout.strip() == "False"
+    assert proc.stdout.strip() == "False False"
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-3"])
+def test_a_bad_workers_setting_is_one_line_and_nothing_runs(write_suite, tmp_path, monkeypatch, capsys, value):
+    results = tmp_path / "results"
+    monkeypatch.setenv("NORMBENCH_WORKERS", value)
+    assert main(["run", str(write_suite(MINIMAL)), "--results", str(results)]) == 2
+    assert capsys.readouterr().err == (f"normbench: error: NORMBENCH_WORKERS: must be 'auto' or a whole number "
+                                       f">= 1, got {value!r}\n")
+    assert not results.exists()
+    with pytest.raises(SystemExit):
+        main(["run", "--workers", value])
+    assert f"--workers: must be 'auto' or a whole number >= 1, got {value!r}" in capsys.readouterr().err
 
 
 def slowed_copy(tmp_path, factor: float):

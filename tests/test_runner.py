@@ -1,5 +1,6 @@
 """Runner behaviour and one real end-to-end run of a tiny suite (trains real Keras models)."""
 
+import errno
 import json
 import signal
 import subprocess
@@ -106,4 +107,33 @@ def test_ctrl_c_keeps_finished_cases_and_resume_runs_only_the_rest(tmp_path):
     records = read_records(results)
     assert len(records) == len({r["case_id"] for r in records}) == 2 * TINY_CPU_CASES
     assert all(cpu_records(results)[cid]["finished_at"] == kept[cid]["finished_at"] for cid in kept)
+    assert store.read_info()["state"] == "complete"
+
+
+def test_a_full_disk_stops_the_run_cleanly_and_resume_completes_it(tmp_path, capsys, monkeypatch):
+    results = tmp_path / "results"
+    real_append = RunStore._append_line
+    calls = []
+
+    def append_until_full(self, name, value):
+        calls.append(name)
+        if len(calls) == 8 + 2 * 2 + 2:  # 8 skipped GPU records, 2 cases, then the 3rd case's record
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_append(self, name, value)
+
+    monkeypatch.setattr(RunStore, "_append_line", append_until_full)
+    assert main(["run", TINY, "--results", str(results), "--no-report"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("No space left on device") == 1 and "Traceback" not in err
+    assert f"resume with: normbench run --resume {RunStore.open(results, 'latest').run_id}" in err
+    store = RunStore.open(results, "latest")
+    assert store.read_info()["state"] == "interrupted"
+    assert len(cpu_records(results)) == 2  # the 3rd case's timing line is there, its record is not
+
+    monkeypatch.setattr(RunStore, "_append_line", real_append)
+    assert main(["run", "--resume", "latest", "--results", str(results), "--no-report"]) == 0
+    records = read_records(results)
+    assert len(records) == len({r["case_id"] for r in records}) == 2 * TINY_CPU_CASES
+    benchmarks = json.loads((results / "latest" / "benchmarks.json").read_text())["benchmarks"]
+    assert sorted(b["extra_info"]["case_id"] for b in benchmarks) == sorted(2 * list(cpu_records(results)))
     assert store.read_info()["state"] == "complete"

@@ -29,6 +29,7 @@ from bench.records import new_record, now
 from bench.suite import Case
 
 POLL_SECONDS = 0.5
+CASE_PHASES = ("quality", "waiting", "timing")  # a slot in one of these holds a case
 
 
 class CaseWorker:
@@ -132,17 +133,18 @@ class RayBackend:
     def running_by_node(self) -> dict[str, int]:
         running: dict[str, int] = {}
         for slot in self.slots:
-            if slot.phase in ("quality", "timing"):
+            if slot.phase in CASE_PHASES:
                 running[slot.label] = running.get(slot.label, 0) + 1
         return running
 
     def execute(self, cases: list[Case], finished) -> None:
         queues = {device: deque(case for case in cases if case.device == device) for device in ("cpu", "gpu")}
         self.finished = finished
-        while any(queues.values()) or any(slot.phase != "idle" for slot in self.slots):
-            if not self.slots:
-                raise NormbenchError("every Ray worker was lost; finished cases are kept, resume when the "
-                                     "cluster is back")
+        while any(queues.values()) or any(slot.phase in CASE_PHASES for slot in self.slots):
+            for device, queue in queues.items():
+                if queue and not any(slot.device == device for slot in self.slots):
+                    raise NormbenchError(f"every Ray worker for {device.upper()} cases was lost; finished "
+                                         f"cases are kept, resume when the cluster is back")
             self._dispatch(queues)
             calls = {slot.call: slot for slot in self.slots if slot.call is not None}
             if calls:
