@@ -1,6 +1,7 @@
 """The Ray backend on real local clusters (no mocks of Ray), all inside a loopback-only namespace."""
 
 import json
+import os
 import signal
 
 import pytest
@@ -16,11 +17,30 @@ def by_case(results):
     return {r["case_id"]: r for r in records(results)}
 
 
-def test_workers_2_gives_the_serial_results_with_timing_alone(tmp_path):
+LAYER_SUITE = """
+name: tinylayer
+kind: layer
+normalizers: {batch: {}, group: {groups: 32}}
+layer: {shape: cifar_64, batch_size: 2}
+grid: {pass: [forward, forward_backward]}
+devices: [cpu]
+timing: {min_rounds: 3, max_time: 0.01, warmup_rounds: 1}
+"""
+
+
+def test_workers_2_gives_the_serial_results_with_timing_alone(tmp_path, write_suite):
+    layer_suite = str(write_suite(LAYER_SUITE, "layer.yaml"))
     serial, parallel = tmp_path / "serial", tmp_path / "parallel"
     for results, flags in ((serial, ["--threads", "1"]), (parallel, ["--workers", "2"])):
         out = normbench("run", TINY, "--results", str(results), "--no-report", *flags)
         assert out.returncode == 0, out.stderr[-3000:]
+    out = normbench("run", layer_suite, "--results", str(tmp_path / "layer"), "--no-report", "--workers", "2")
+    assert out.returncode == 0, out.stderr[-3000:]
+    # Layer cases are timing alone: one worker per node holds and uses every CPU of it.
+    layer = records(tmp_path / "layer")
+    assert len(layer) == 4 and all(r["status"] == "ok" and r["timing_exclusive"] is True for r in layer)
+    assert all(r["threads"] == r["slot_cpus"] == os.cpu_count() for r in layer)
+
     one, two = by_case(serial), by_case(parallel)
     assert sorted(one) == sorted(two) and len(two) == 2 * CPU_CASES
     for case_id, record in two.items():

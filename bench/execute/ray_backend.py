@@ -5,7 +5,9 @@ pools pinned to the CPUs the actor holds). A case runs in two calls on its slot:
 (train, evaluate; runs beside other cases) and ``timing`` (step or layer timing, copy kernel). A
 node that has a case waiting for its timing call takes no new case; the timing call starts only
 when no other call is running on that node, so every throughput figure is measured with the node
-to itself (recorded as ``timing_exclusive``). Ray does the placement, the processes and the
+to itself (recorded as ``timing_exclusive``). Layer-suite cases are timing alone, with nothing to
+overlap: they run last, on one worker per node that holds all of the node's CPUs and uses them as
+TensorFlow threads (a memory-bound kernel ran at 0.62x with one thread of two). Ray does the placement, the processes and the
 failure detection; this module only decides what to send to which slot next.
 
 A slot whose worker dies (crash, out of memory, its node lost) or outlives the case timeout is
@@ -70,6 +72,7 @@ class CaseWorker:
 class _Slot:
     device: str
     actor: Any
+    cpus: int
     node_id: str | None = None
     label: str = "?"
     phase: str = "start"  # start -> idle -> quality -> (waiting -> timing) -> idle
@@ -85,6 +88,7 @@ class RayBackend:
         self.run_id = run_id
         self.stream = stream
         workers = execution.workers
+        self.threads = execution.threads
         self.embedded = execution.address is None
         cores = os.cpu_count() or 1
         if self.embedded:
@@ -128,7 +132,7 @@ class RayBackend:
                   "gpus": n["Resources"].get("GPU", 0)} for n in self.cluster.nodes]
         return {"executor": "ray", "cluster": self.cluster.address, "ray": self.ray.__version__, "nodes": nodes,
                 "workers": sum(s.device == "cpu" for s in self.slots), "slot_cpus": self.slot_cpus,
-                "threads": self.slot_cpus, "started_at": now()}
+                "threads": self._threads(self.slot_cpus), "started_at": now()}
 
     def running_by_node(self) -> dict[str, int]:
         running: dict[str, int] = {}
@@ -138,8 +142,17 @@ class RayBackend:
         return running
 
     def execute(self, cases: list[Case], finished) -> None:
-        queues = {device: deque(case for case in cases if case.device == device) for device in ("cpu", "gpu")}
+        """Model cases on the slots; then CPU layer cases (all timing, nothing to overlap) on one
+        worker per node that holds and uses all of the node's CPUs, as a serial run would."""
         self.finished = finished
+        whole_node = [case for case in cases if case.suite_kind == "layer" and case.device == "cpu"]
+        self._run([case for case in cases if not (case.suite_kind == "layer" and case.device == "cpu")])
+        if whole_node:
+            self._one_worker_per_node()
+            self._run(whole_node)
+
+    def _run(self, cases: list[Case]) -> None:
+        queues = {device: deque(case for case in cases if case.device == device) for device in ("cpu", "gpu")}
         while any(queues.values()) or any(slot.phase in CASE_PHASES for slot in self.slots):
             for device, queue in queues.items():
                 if queue and not any(slot.device == device for slot in self.slots):
@@ -174,6 +187,15 @@ class RayBackend:
             case = queues[slot.device].popleft()
             slot.case = case
             self._call(slot, "quality", slot.actor.quality.remote(case.to_dict()), case.timing["case_timeout"])
+
+    def _one_worker_per_node(self) -> None:
+        for slot in [slot for slot in self.slots if slot.device == "cpu"]:
+            self._drop(slot)
+        for node in self.cluster.nodes:
+            cpus = int(node["Resources"].get("CPU", 0))
+            if cpus and node["NodeID"] in self._alive_nodes():
+                self.slots.append(self._new_slot("cpu", node["NodeID"], cpus))
+        self._wait_started()
 
     def _draining(self, node_id) -> bool:
         """A node with a timing call waiting or running takes no new case."""
@@ -225,7 +247,7 @@ class RayBackend:
             self.say(f"a Ray worker could not start ({reason}); {len(self.slots)} left")
             return
         record = new_record(case, self.run_id)
-        record.update(executor="ray", node=slot.label, slot_cpus=self.slot_cpus, threads=self.slot_cpus,
+        record.update(executor="ray", node=slot.label, slot_cpus=slot.cpus, threads=self._threads(slot.cpus),
                       status="failed", error=reason[:2000])
         slot.phase, slot.case = "idle", None
         if slot.node_id in self._alive_nodes():
@@ -237,14 +259,15 @@ class RayBackend:
 
     # -- slots ---------------------------------------------------------------------------------
 
-    def _new_slot(self, device: str, node_id: str | None = None) -> _Slot:
+    def _new_slot(self, device: str, node_id: str | None = None, cpus: int | None = None) -> _Slot:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+        cpus = cpus or self.slot_cpus
         strategy = NodeAffinitySchedulingStrategy(node_id, soft=True) if node_id else "SPREAD"
-        resources = {"num_cpus": 0, "num_gpus": 1} if device == "gpu" else {"num_cpus": self.slot_cpus}
+        resources = {"num_cpus": 0, "num_gpus": 1} if device == "gpu" else {"num_cpus": cpus}
         actor = self.actor_class.options(scheduling_strategy=strategy, max_restarts=0, **resources).remote(
-            self.run_id, self.slot_cpus, self.slot_cpus)
-        slot = _Slot(device=device, actor=actor, node_id=node_id)
+            self.run_id, self._threads(cpus), cpus)
+        slot = _Slot(device=device, actor=actor, cpus=cpus, node_id=node_id)
         slot.call, slot.deadline = actor.ready.remote(), time.monotonic() + START_TIMEOUT
         return slot
 
@@ -262,9 +285,12 @@ class RayBackend:
         """A fresh worker in ``slot``'s place, on the same node; until it is up, the node counts as
         busy, so its TensorFlow import never overlaps a timing call there."""
         self._kill(slot)
-        fresh = self._new_slot(slot.device, slot.node_id)
+        fresh = self._new_slot(slot.device, slot.node_id, slot.cpus)
         fresh.label = slot.label
         self.slots[self.slots.index(slot)] = fresh
+
+    def _threads(self, cpus: int) -> int:
+        return self.threads or cpus
 
     def _drop(self, slot: _Slot) -> None:
         self._kill(slot)
