@@ -99,7 +99,20 @@ def _info_view(info) -> dict:
     view["suites"] = [s for s in info.get("suites", []) if isinstance(s, dict)] \
         if isinstance(info.get("suites"), list) else []
     view["argv"] = [str(a) for a in info.get("argv", [])] if isinstance(info.get("argv"), list) else []
+    executions = info.get("executions") if isinstance(info.get("executions"), list) else []
+    view["executions"] = [_execution_text(e) for e in executions if isinstance(e, dict)]
     return view
+
+
+def _execution_text(execution: dict) -> str:
+    """One line per start or resume of the run: which backend, how many workers and threads, where."""
+    text = (f"{execution.get('executor', '?')}, {execution.get('workers', '?')} worker(s), "
+            f"{execution.get('threads', '?')} thread(s) each, started {execution.get('started_at', '?')}")
+    nodes = execution.get("nodes")
+    if isinstance(nodes, list) and nodes:
+        text += f"; Ray {execution.get('ray', '?')} cluster {execution.get('cluster', '?')}: " + ", ".join(
+            f"{n.get('node')} ({n.get('cpus')} CPUs, {n.get('gpus')} GPUs)" for n in nodes if isinstance(n, dict))
+    return text
 
 
 def _figure(fn, frame, colours) -> dict | None:

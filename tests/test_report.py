@@ -164,3 +164,14 @@ def test_fine_tuning_and_nan_columns_only_where_recorded(pitfalls_html):
     assert "acc original, after" in fine_tuning and "acc original, after" not in placement
     assert "first NaN step" in section(pitfalls_html, "nan_stress")
     assert "first NaN step" not in placement
+
+
+def test_each_start_of_a_run_says_its_backend_and_where(mixed):
+    mixed.update_info(executions=[
+        {"executor": "serial", "workers": 1, "threads": 2, "started_at": "2026-11-27T07:00:00+00:00"},
+        {"executor": "ray", "workers": 2, "threads": 1, "ray": "2.60.0", "cluster": "embedded",
+         "nodes": [{"node": "vm/93b8816c", "cpus": 2.0, "gpus": 0}], "started_at": "2026-11-27T08:00:00+00:00"},
+        "not a dict"])
+    html = write_report([mixed]).read_text()
+    assert "serial, 1 worker(s), 2 thread(s) each, started 2026-11-27T07:00:00+00:00" in html
+    assert "ray, 2 worker(s), 1 thread(s) each" in html and "vm/93b8816c (2.0 CPUs, 0 GPUs)" in html
