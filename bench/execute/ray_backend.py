@@ -91,14 +91,18 @@ class RayBackend:
         self.threads = execution.threads
         self.embedded = execution.address is None
         cores = os.cpu_count() or 1
-        if self.embedded:
-            slots = workers or cores
-            self.slot_cpus = execution.threads or max(1, cores // slots)
-            self.cluster = ray_cluster.connect(None, num_cpus=max(cores, slots * self.slot_cpus))
-        else:
-            self.cluster = ray_cluster.connect(execution.address)
-            self.slot_cpus = execution.threads or 1
-            slots = workers or max(1, self.cluster.cpus // self.slot_cpus)
+        try:
+            if self.embedded:
+                slots = workers or cores
+                self.slot_cpus = execution.threads or max(1, cores // slots)
+                self.cluster = ray_cluster.connect(None, num_cpus=max(cores, slots * self.slot_cpus))
+            else:
+                self.cluster = ray_cluster.connect(execution.address)
+                self.slot_cpus = execution.threads or 1
+                slots = workers or max(1, self.cluster.cpus // self.slot_cpus)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM while Ray starts: stop what it started
+            ray_cluster.disconnect()
+            raise
         import ray
 
         self.ray = ray

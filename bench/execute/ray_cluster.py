@@ -70,7 +70,7 @@ def disconnect() -> None:
     """Leave the cluster; an embedded one stops with every process it started."""
     import ray
 
-    ray.shutdown()
+    ray.shutdown()  # a no-op when nothing was started
 
 
 def _first_line(exc: Exception) -> str:
