@@ -46,8 +46,9 @@ def bare_loop(rounds: int, iterations: int, warmup: int) -> list[float]:
 
 
 def run_fidelity(trials: int = 7, stream=None) -> float:
-    """Alternate ``trials`` normbench measurements with bare loops; returns the median of the
-    per-trial ratios (pairing neighbours cancels the machine's slow drift)."""
+    """Alternate ``trials`` normbench measurements with bare loops, normbench first in odd trials
+    and second in even ones; returns the median of the per-trial ratios (pairing neighbours
+    cancels the machine's slow drift, swapping the order cancels position bias)."""
     from bench.measure.layer_case import measure_layer_case
     from bench.records import new_record
     from bench.suite import expand
@@ -57,16 +58,30 @@ def run_fidelity(trials: int = 7, stream=None) -> float:
     (case,) = expand(suite_from_document(FIDELITY_SUITE, "<fidelity>"))
     batch = FIDELITY_SUITE["layer"]["batch_size"]
     ours, bare, our_cvs, bare_cvs, bandwidths = [], [], [], [], []
-    for trial in range(trials):
+    calibration = None  # normbench's (rounds, iterations); the bare loop repeats them
+
+    def time_ours() -> None:
+        nonlocal calibration
         record = measure_layer_case(case, new_record(case, "fidelity"), [])
         bandwidths.append(record["bandwidth_gb_per_s"])
-        rounds, iterations = (record["layer_step_seconds"][k] for k in ("rounds", "iterations"))
+        calibration = tuple(record["layer_step_seconds"][k] for k in ("rounds", "iterations"))
         ours.append(record["layer_samples_per_sec"])
         our_cvs.append(record["timing_cv"])
-        seconds = bare_loop(rounds, iterations, FIDELITY_SUITE["timing"]["warmup_rounds"])
+
+    def time_bare() -> None:
+        seconds = bare_loop(*calibration, FIDELITY_SUITE["timing"]["warmup_rounds"])
         bare.append(batch / statistics.median(seconds))
         bare_cvs.append(statistics.stdev(seconds) / statistics.mean(seconds))
-        print(f"trial {trial + 1}: normbench {ours[-1]:,.0f} samples/s (CV {our_cvs[-1]:.1%}, {rounds} rounds of {iterations}), "
+
+    for trial in range(trials):
+        # Alternate which goes first, so neither gains from a position (a warmer cache, a drift);
+        # the first trial must start with normbench, whose calibration the bare loop reuses.
+        bare_first = trial % 2 == 1
+        for step in ((time_bare, time_ours) if bare_first else (time_ours, time_bare)):
+            step()
+        rounds, iterations = calibration
+        print(f"trial {trial + 1} ({'bare loop' if bare_first else 'normbench'} first): normbench "
+              f"{ours[-1]:,.0f} samples/s (CV {our_cvs[-1]:.1%}, {rounds} rounds of {iterations}), "
               f"bare loop {bare[-1]:,.0f} samples/s (CV {bare_cvs[-1]:.1%})", file=stream)
     ratio = statistics.median(o / b for o, b in zip(ours, bare))
     low, high = BOUNDS

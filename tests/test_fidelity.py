@@ -14,9 +14,10 @@ def test_fidelity_prints_trials_and_ends_with_the_ratio():
     from bench.fidelity import run_fidelity
 
     out = io.StringIO()
-    ratio = run_fidelity(trials=1, stream=out)
+    ratio = run_fidelity(trials=2, stream=out)
     lines = out.getvalue().strip().splitlines()
-    assert lines[0].startswith("trial 1: normbench ") and "bare loop" in lines[0]
+    assert lines[0].startswith("trial 1 (normbench first): normbench ") and "bare loop" in lines[0]
+    assert lines[1].startswith("trial 2 (bare loop first): normbench ")  # the order alternates
     assert re.fullmatch(r"ratio=\d+\.\d{3}", lines[-1]) and float(lines[-1][6:]) == pytest.approx(ratio, abs=5e-4)
     assert ratio > 0
 
