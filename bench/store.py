@@ -141,10 +141,6 @@ class RunStore:
         except OSError as exc:
             raise ResultsUnwritable(self, exc) from None
 
-    def append(self, record: dict[str, Any]) -> None:
-        """Append one record as one line and fsync it, so a crash costs at most the case in flight."""
-        self._append_line(CASES, record)
-
     def _append_line(self, name: str, value: dict[str, Any]) -> None:
         """A torn last line (a kill or a full disk mid-write) is ended with a newline first, so it
         cannot swallow the next line."""

@@ -100,7 +100,7 @@ class LocalCluster:
         self.tmp_path = tmp_path
 
     def start_node(self, cpus: int, head: bool = False) -> subprocess.Popen:
-        role = [f"--head", f"--port={self.port}", "--include-dashboard=false",
+        role = ["--head", f"--port={self.port}", "--include-dashboard=false",
                 "--node-ip-address=127.0.0.1"] if head else [f"--address={self.address}"]
         log = open(self.tmp_path / f"node{len(self.nodes)}.log", "w")
         proc = subprocess.Popen(["ray", "start", *role, f"--num-cpus={cpus}", "--num-gpus=0", "--block",

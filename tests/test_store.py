@@ -27,8 +27,8 @@ def test_runs_never_share_a_directory(tmp_path):
 
 
 def test_append_then_load_round_trips(store):
-    store.append({"case_id": "a", "status": "ok", "test_accuracy": 0.5})
-    store.append({"case_id": "b", "status": "nan", "final_loss": float("nan")})
+    store.save_case({"case_id": "a", "status": "ok", "test_accuracy": 0.5}, [])
+    store.save_case({"case_id": "b", "status": "nan", "final_loss": float("nan")}, [])
     loaded = store.load()
     assert loaded.problems == []
     assert [r["case_id"] for r in loaded.records] == ["a", "b"]
@@ -39,7 +39,7 @@ def test_append_then_load_round_trips(store):
 
 
 def test_torn_last_line_is_reported_and_the_next_append_survives(store):
-    store.append({"case_id": "a", "status": "ok"})
+    store.save_case({"case_id": "a", "status": "ok"}, [])
     with open(store.path / "cases.jsonl", "a") as fh:
         fh.write('{"case_id": "torn", "sta')  # a kill in the middle of a write
     loaded = store.load()
@@ -47,7 +47,7 @@ def test_torn_last_line_is_reported_and_the_next_append_survives(store):
     assert len(loaded.problems) == 1 and "cases.jsonl:2" in loaded.problems[0]
 
     resumed = RunStore.open(store.path.parent, store.run_id)
-    resumed.append({"case_id": "b", "status": "ok"})
+    resumed.save_case({"case_id": "b", "status": "ok"}, [])
     assert [r["case_id"] for r in resumed.load().records] == ["a", "b"]
     assert resumed.finished_case_ids() == {"a", "b"}
 

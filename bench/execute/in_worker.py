@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
 from typing import Any, Callable
 
 from bench import faults, records

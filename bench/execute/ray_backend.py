@@ -25,7 +25,7 @@ from typing import Any
 
 from bench.errors import NormbenchError
 from bench.execute import ray_cluster
-from bench.execute.runner import Execution
+from bench.execute.runner import Execution, Finished
 from bench.execute.serial import MAX_CASES_PER_WORKER, START_TIMEOUT
 from bench.records import new_record, now
 from bench.suite import Case
@@ -89,10 +89,9 @@ class RayBackend:
         self.stream = stream
         workers = execution.workers
         self.threads = execution.threads
-        self.embedded = execution.address is None
         cores = os.cpu_count() or 1
         try:
-            if self.embedded:
+            if execution.address is None:
                 slots = workers or cores
                 self.slot_cpus = execution.threads or max(1, cores // slots)
                 self.cluster = ray_cluster.connect(None, num_cpus=max(cores, slots * self.slot_cpus))
@@ -145,7 +144,7 @@ class RayBackend:
                 running[slot.label] = running.get(slot.label, 0) + 1
         return running
 
-    def execute(self, cases: list[Case], finished) -> None:
+    def execute(self, cases: list[Case], finished: Finished) -> None:
         """Model cases on the slots; then CPU layer cases (all timing, nothing to overlap) on one
         worker per node that holds and uses all of the node's CPUs, as a serial run would."""
         self.finished = finished

@@ -20,8 +20,7 @@ OBJECT_STORE_BYTES = 256 << 20  # records and timing rounds are small; Ray's def
 
 @dataclass
 class Cluster:
-    embedded: bool
-    address: str
+    address: str  # host:port, or "embedded"
     nodes: list[dict]  # ray.nodes() entries of the alive nodes
 
     @property
@@ -63,7 +62,7 @@ def connect(address: str | None, num_cpus: int | None = None) -> Cluster:
         if signal.getsignal(signal.SIGTERM) != sigterm and sigterm is not None:
             signal.signal(signal.SIGTERM, sigterm)
     nodes = [node for node in ray.nodes() if node.get("Alive")]
-    return Cluster(embedded=not address, address=address or "embedded", nodes=nodes)
+    return Cluster(address=address or "embedded", nodes=nodes)
 
 
 def disconnect() -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from bench.errors import NormbenchError
 from bench.execute.in_worker import CaseRun, start_worker
+from bench.execute.runner import Finished
 from bench.records import new_record, now
 from bench.suite import Case
 
@@ -42,7 +43,7 @@ class SerialBackend:
     def running_by_node(self) -> dict[str, int]:
         return {self.host: 1} if self.current else {}
 
-    def execute(self, cases: list[Case], finished) -> None:
+    def execute(self, cases: list[Case], finished: Finished) -> None:
         for case in cases:
             self.current = case.case_id
             record, benchmarks = self.run_one(case)
