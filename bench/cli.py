@@ -112,7 +112,21 @@ def cmd_check(args) -> int:
         cases = expand(suite, args.quick)
         print(f"{suite.source}: ok: suite {suite.name!r}, {len(cases)} cases"
               f"{' (quick)' if args.quick else ''}")
+        for line in _setting_warnings(suite, cases):
+            print(line)
     return 0
+
+
+def _setting_warnings(suite, cases) -> list[str]:
+    """One line per setting (normalizer and grid values, all seeds and devices) that cannot take effect."""
+    from bench.suite.effects import case_warnings
+
+    lines = {}
+    for case in cases:
+        settings = ", ".join(f"{k}={v}" for k, v in case.axes.items()) or "every setting"
+        for warning in case_warnings(case):
+            lines.setdefault(f"{suite.source}: warning: {case.normalizer} at {settings}: {warning}", None)
+    return list(lines)
 
 
 def cmd_run(args) -> int:

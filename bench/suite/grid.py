@@ -7,7 +7,9 @@ listed in ``Case.not_applicable`` so records and the report can say so.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -40,6 +42,14 @@ class Case:
         data = asdict(self)
         data["not_applicable"] = list(self.not_applicable)
         return data
+
+    @property
+    def config_hash(self) -> str:
+        """Identifies the experiment, not its name: every resolved option, seed and device (the
+        case_id holds only the grid values, so a changed ``epochs`` keeps the same case_id)."""
+        data = {k: v for k, v in self.to_dict().items() if k != "case_id"}
+        text = json.dumps(data, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Case":

@@ -1,0 +1,40 @@
+"""Settings that are valid but cannot take effect in a case, found before anything runs.
+
+A suite can ask for something its own training length makes impossible (BatchNorm statistics frozen
+after step 300 of a 252-step run is plain BatchNorm). Such a case still runs; ``normbench check``
+and the case's record carry a warning, so a reader does not attribute a result to a setting that
+never acted. Each check is one function in ``CHECKS``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+
+def training_steps(case) -> int:
+    """Steps of the main training loop (the trainer drops each epoch's partial batch)."""
+    from bench.data import train_size
+
+    per_epoch = train_size(case.dataset, case.dataset_options) // case.training["batch_size"]
+    return per_epoch * case.training["epochs"]
+
+
+def _freeze_beyond_training(case) -> str | None:
+    freeze = case.normalizer_options.get("freeze_stats_after") or 0
+    if not freeze:
+        return None
+    steps = training_steps(case)
+    if freeze >= steps:
+        return (f"freeze_stats_after={freeze} is not before the last of the {steps} training steps: "
+                f"the statistics never freeze, so this is plain BatchNorm")
+    return None
+
+
+CHECKS: list[Callable] = [_freeze_beyond_training]
+
+
+def case_warnings(case) -> list[str]:
+    """What in this case cannot take effect (empty for layer suites, which do not train)."""
+    if case.suite_kind != "model":
+        return []
+    return [w for w in (check(case) for check in CHECKS) if w]
