@@ -2,42 +2,45 @@
 
 from __future__ import annotations
 
+import json
 from typing import Iterable
 
 import pandas as pd
 
 from bench.records import FIELDS
 
-TIMING_COLUMNS = {"train_step_seconds": "train", "infer_step_seconds": "infer", "layer_step_seconds": "layer"}
-TEXT_COLUMNS = ("suite", "suite_kind", "normalizer", "kind", "device", "status", "case_id", "error")
+TIMING_COLUMNS = {name: name.split("_")[0] for name, field in FIELDS.items() if field.type == "timing"}
+TEXT_COLUMNS = tuple(name for name, field in FIELDS.items() if field.type == "text")
+NUMERIC_COLUMNS = tuple(name for name, field in FIELDS.items() if field.numeric)
+TIMING_STATS = ("median", "iqr", "stddev", "rounds")
 
 
 def records_frame(records: Iterable[dict]) -> pd.DataFrame:
     """One row per record, every schema field present, timing spreads flattened into columns
-    (``train_median_s``, ``train_iqr_s``, ...). Missing or malformed values become NaN, never errors."""
-    rows = []
+    (``train_median_s``, ``train_iqr_s``, ...), and every grid axis a column of its own (a record's
+    ``axes`` values: ``shift_offset`` or ``dtype`` are axes whatever field, if any, stores them).
+    Missing or malformed values become NaN, never errors."""
+    rows, axis_names = [], []
     for record in records:
         row = {name: record.get(name) for name in FIELDS}
+        axes = row["axes"] if isinstance(row["axes"], dict) else {}
+        for axis, value in axes.items():
+            if axis not in FIELDS:
+                axis_names += [axis] if axis not in axis_names else []
+                row[axis] = _hashable(value)
         for column in TEXT_COLUMNS:  # a hand-edited or corrupt record may hold numbers here
             if row[column] is not None and not isinstance(row[column], str):
                 row[column] = str(row[column])
         for column, phase in TIMING_COLUMNS.items():
             timing = row.pop(column)
             timing = timing if isinstance(timing, dict) else {}
-            for stat in ("median", "iqr", "stddev", "rounds"):
+            for stat in TIMING_STATS:
                 row[f"{phase}_{stat}_s" if stat != "rounds" else f"{phase}_rounds"] = timing.get(stat)
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=_columns())
-    numeric = ["batch_size", "eval_batch_size", "epsilon", "momentum", "groups", "learning_rate", "epochs", "seed",
-               "input_scale", "test_accuracy", "test_accuracy_training_mode", "source_accuracy_before",
-               "target_accuracy_before", "source_accuracy_after", "nan_rate", "first_nan_step", "steps",
-               "final_loss", "train_samples_per_sec", "infer_samples_per_sec", "train_seconds",
-               "case_seconds", "train_median_s", "train_iqr_s", "train_stddev_s", "train_rounds",
-               "infer_median_s", "infer_iqr_s", "infer_stddev_s", "infer_rounds", "layer_median_s",
-               "layer_iqr_s", "layer_stddev_s", "layer_rounds", "layer_samples_per_sec", "timing_cv",
-               "bytes_moved", "achieved_gb_per_s", "bandwidth_gb_per_s", "bandwidth_fraction",
-               "output_max_abs_diff", "output_max_rel_diff", "gradient_max_abs_diff", "gradient_max_rel_diff"]
-    for column in numeric:
+    derived = [c for c in _columns() + ["accuracy_gap"] if c not in FIELDS]
+    axis_names = [a for a in axis_names if a not in derived]  # an axis cannot shadow a computed column
+    frame = pd.DataFrame(rows, columns=[*_columns(), *axis_names])
+    for column in [*NUMERIC_COLUMNS, *(c for c in _columns() if c not in FIELDS)]:
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     frame["accuracy_gap"] = frame["test_accuracy_training_mode"] - frame["test_accuracy"]
     return frame
@@ -46,12 +49,19 @@ def records_frame(records: Iterable[dict]) -> pd.DataFrame:
 def _columns() -> list[str]:
     columns = [c for c in FIELDS if c not in TIMING_COLUMNS]
     for phase in TIMING_COLUMNS.values():
-        columns += [f"{phase}_median_s", f"{phase}_iqr_s", f"{phase}_stddev_s", f"{phase}_rounds"]
+        columns += [f"{phase}_{stat}_s" if stat != "rounds" else f"{phase}_rounds" for stat in TIMING_STATS]
     return columns
 
 
+def _hashable(value):
+    """Axis values become table keys: lists and mappings (a ``widths`` axis) as their JSON text."""
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
 def grid_axes(frame: pd.DataFrame) -> list[str]:
-    """The grid axes used in these records, in first-seen order (only those that are columns)."""
+    """The grid axes used in these records, in first-seen order; each is a column (see records_frame)."""
     names: list[str] = []
     for axes in frame["axes"]:
         if isinstance(axes, dict):
