@@ -142,6 +142,16 @@ TIMING: Mapping[str, Param] = {
 }
 QUICK_TIMING = {"min_rounds": 2, "max_time": 0.02, "warmup_rounds": 1}
 
+# What the report's verdicts compare, and how close two candidates must be to count as a decided tie.
+VERDICTS: Mapping[str, Param] = {
+    "candidates": Param(str, "normalizer", help="what competes at each setting: the normalizers, or the "
+                                                "values of one grid axis (e.g. fine_tune_bn)"),
+    "accuracy": Param(float, 0.01, in_unit_interval,
+                      help="accuracy difference (a fraction: 0.01 = 1 point) within which two settings tie"),
+    "throughput": Param(float, 0.05, in_unit_interval,
+                        help="relative throughput difference within which two settings tie"),
+}
+
 # Layer suites (``kind: layer``) time a normalization layer alone on activation-shaped input.
 # Shapes exclude the batch axis; the last axis is the channel/feature axis every layer normalizes.
 LAYER_SHAPES: dict[str, tuple[int, ...]] = {

@@ -171,19 +171,45 @@ class RunStore:
 
     # -- benchmarks.json -----------------------------------------------------------------------
 
-    def merge_benchmarks(self, machine_info: dict, commit_info: dict) -> int:
-        """Write ``benchmarks.json`` (pytest-benchmark's layout) from ``benchmarks.jsonl``: the last
-        entries of every case that has a record. Done once per run, not per case (rewriting a
-        growing JSON file after every case made a run quadratic). Returns the number of entries."""
-        recorded = self.finished_case_ids()
+    def case_benchmarks(self) -> dict[str, list[dict]]:
+        """Each case's pytest-benchmark entries, the last written per case; a run from before
+        ``benchmarks.jsonl`` existed is read from its ``benchmarks.json``."""
         by_case: dict[str, list] = {}
-        for line in _read_lines(self.path / CASE_BENCHMARKS):
+        lines = _read_lines(self.path / CASE_BENCHMARKS)
+        for line in lines:
             try:
                 entry = json.loads(line)
                 by_case[entry["case_id"]] = list(entry["benchmarks"])
             except (ValueError, KeyError, TypeError):
                 continue  # a torn line: its case has no record either, and runs again on resume
-        benchmarks = [b for case_id, entries in by_case.items() if case_id in recorded for b in entries]
+        if not lines:
+            try:
+                document = json.loads((self.path / BENCHMARKS).read_text())
+                for entry in document["benchmarks"]:
+                    by_case.setdefault(entry["extra_info"]["case_id"], []).append(entry)
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # no timings (or unreadable ones): the report falls back to the records' medians
+        return by_case
+
+    def timing_rounds(self) -> dict[tuple[str, str], list[float]]:
+        """Per (case_id, phase): the seconds of each timed round, as pytest-benchmark recorded them."""
+        rounds = {}
+        for case_id, entries in self.case_benchmarks().items():
+            for entry in entries:
+                try:
+                    data = [float(t) for t in entry["stats"]["data"]]
+                    rounds[(case_id, str(entry["extra_info"]["phase"]))] = data
+                except (KeyError, TypeError, ValueError):
+                    continue
+        return rounds
+
+    def merge_benchmarks(self, machine_info: dict, commit_info: dict) -> int:
+        """Write ``benchmarks.json`` (pytest-benchmark's layout) from ``benchmarks.jsonl``: the last
+        entries of every case that has a record. Done once per run, not per case (rewriting a
+        growing JSON file after every case made a run quadratic). Returns the number of entries."""
+        recorded = self.finished_case_ids()
+        benchmarks = [b for case_id, entries in self.case_benchmarks().items() if case_id in recorded
+                      for b in entries]
         if not benchmarks:
             return 0
         from pytest_benchmark import __version__ as pytest_benchmark_version

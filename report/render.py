@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import base64
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import jinja2
 
+from bench import catalog
+from bench.errors import NormbenchError
+from bench.params import parse_options
 from bench.store import REPORT, RunStore, atomic_write
-from report import figures, tables, verdicts
+from report import figures, findings, tables, verdicts
 from report.implementations import implementation_rows
 from report.layer_tables import is_layer_suite, layer_summary, slowdown_rows
 from report.frame import records_frame
@@ -27,26 +30,32 @@ class RunData:
     info: dict
     records: list[dict]
     problems: list[str]
+    rounds: dict = field(default_factory=dict)  # (case_id, phase) -> timed rounds, for verdicts
 
 
 def load_run(store: RunStore) -> RunData:
     loaded = store.load()
-    return RunData(store.read_info(), loaded.records, loaded.problems)
+    return RunData(store.read_info(), loaded.records, loaded.problems, store.timing_rounds())
 
 
 def render_report(runs: Sequence[RunData]) -> str:
     frame = records_frame(r for run in runs for r in run.records)
     colours = figures.palette(frame["normalizer"].dropna())
-    suites = []
+    rounds = {key: value for run in runs for key, value in run.rounds.items()}
+    suites, answers = [], []
     for name in _suite_order(runs, frame):
         suite_frame = frame[frame["suite"] == name]
         if is_layer_suite(suite_frame):
             header, rows = layer_summary(suite_frame)
             verdict_header, verdict_rows = [], []
             slowdown_header, slowdown_rows_ = slowdown_rows(suite_frame)
+            answers.append(findings.layer_findings(name, suite_frame))
         else:
             header, rows = tables.suite_summary(suite_frame)
-            verdict_header, verdict_rows = verdicts.suite_verdicts(suite_frame)
+            options = _verdict_options(runs, name)
+            verdict_header, verdict_rows = verdicts.suite_verdicts(suite_frame, rounds, options)
+            answers.append(findings.model_findings(
+                name, suite_frame, verdicts.setting_verdicts(suite_frame, rounds, options)))
             slowdown_header, slowdown_rows_ = [], []
         suites.append({
             "verdict_header": verdict_header, "verdict_rows": verdict_rows,
@@ -63,7 +72,7 @@ def render_report(runs: Sequence[RunData]) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     return env.get_template("report.html").render(
-        runs=[_info_view(run.info) for run in runs], suites=suites, counts=tables.status_counts(frame) if len(frame) else {},
+        runs=[_info_view(run.info) for run in runs], suites=suites, findings=answers, counts=tables.status_counts(frame) if len(frame) else {},
         record_header=record_header, record_rows=record_rows,
         problems=[p for run in runs for p in run.problems], comparison=comparison,
         implementation_header=implementation_header, implementation_rows=implementation_rows_,
@@ -135,6 +144,21 @@ def _suite_order(runs: Sequence[RunData], frame) -> list[str]:
     names = [s.get("name") for run in runs for s in _info_view(run.info)["suites"]]
     names += [n for n in frame["suite"].dropna().unique()]
     return list(dict.fromkeys(n for n in names if isinstance(n, str)))
+
+
+def _verdict_options(runs: Sequence[RunData], name: str) -> dict:
+    """The suite's ``verdicts`` section as run.json kept it (runs from before it existed: defaults)."""
+    for run in runs:
+        for suite in _info_view(run.info)["suites"]:
+            if suite.get("name") == name:
+                options = suite.get("verdicts")
+                if not isinstance(options, dict) and isinstance(suite.get("document"), dict):
+                    options = suite["document"].get("verdicts")
+                try:
+                    return parse_options(catalog.VERDICTS, options, "verdicts")
+                except NormbenchError:  # a hand-edited run.json: defaults rather than no report
+                    return {}
+    return {}
 
 
 def _description(runs: Sequence[RunData], name: str) -> str:

@@ -1,94 +1,166 @@
-"""Per-setting verdicts: which normalizer wins, by how much, and whether that beats seed noise.
+"""Per-setting verdicts: which normalizer wins, by how much, and whether that is decided.
 
 A *setting* is one device plus the values of the grid axes every normalizer shares (batch size,
 learning rate, epochs...). The *candidates* at a setting are the normalizers, each with its own
-axis values when the grid varies them (``batch (momentum=0.99)``). A winner is called clear only
-when its 95% confidence interval over seeds (Student's t) does not overlap the runner-up's.
+axis values when the grid varies them (``batch (momentum=0.99)``). The best candidate is compared
+with the runner-up (see :mod:`report.statistics`): accuracy by the seed-paired difference,
+throughput by the ratio of training speeds over every timed round of every seed (the records'
+medians per seed when no rounds were kept). Each verdict is "clear" (a winner beyond noise),
+"equivalent" (a tie within the suite's ``equivalence`` margin), or open with the seeds that would
+settle it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
-from scipy import stats
 
+from bench import catalog
 from report.frame import grid_axes, measured
+from report.statistics import Decision, Difference, decide, difference, log_ratio
+
+DEFAULTS = {name: param.default for name, param in catalog.VERDICTS.items()}
+Rounds = dict  # (case_id, phase) -> seconds of each timed round
 
 
 @dataclass(frozen=True)
-class Estimate:
-    mean: float
-    low: float
-    high: float
-    n: int
+class Verdict:
+    """One metric at one setting: the best candidate against the runner-up."""
+
+    setting: dict
+    metric: str  # "accuracy" or "throughput"
+    best: str
+    best_value: float
+    runner_up: str | None
+    diff: Difference | None  # accuracy: best - runner-up; throughput: log(best / runner-up)
+    decision: Decision
+    margin: float
+    candidates: int = field(default=2)
+
+    @property
+    def decided(self) -> bool:
+        return self.decision.outcome in ("winner", "tie")
+
+    def verdict_text(self) -> str:
+        if self.runner_up is None:
+            return "only candidate"
+        margin = f"±{self.margin * 100:g} points" if self.metric == "accuracy" else f"±{self.margin:.0%}"
+        return self.decision.text(margin)
+
+    def effect_text(self) -> str:
+        """The lead over the runner-up with its 95% interval."""
+        if self.runner_up is None or self.diff is None:
+            return ""
+        d = self.diff
+        if self.metric == "accuracy":
+            interval = "" if math.isnan(d.low95) else f" [{d.low95:+.3f}, {d.high95:+.3f}]"
+            return f"{d.mean:+.3f}{interval} over {self.runner_up}"
+        interval = "" if math.isnan(d.low95) else f" [{math.exp(d.low95):.2f}, {math.exp(d.high95):.2f}]"
+        return f"{math.exp(d.mean):.2f}x{interval} {self.runner_up}"
+
+    def best_text(self) -> str:
+        value = f"{self.best_value:.3f}" if self.metric == "accuracy" else f"{self.best_value:,.0f}"
+        return f"{self.best} ({value})"
 
 
-def estimate(values) -> Estimate:
-    """Mean with a two-sided 95% t interval; with one value the interval is unknown (NaN)."""
-    values = [float(v) for v in values if v is not None and not math.isnan(float(v))]
-    n = len(values)
-    if n == 0:
-        return Estimate(math.nan, math.nan, math.nan, 0)
-    mean = sum(values) / n
-    if n == 1:
-        return Estimate(mean, math.nan, math.nan, 1)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
-    half = stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n)
-    return Estimate(mean, mean - half, mean + half, n)
-
-
-def judge(best: Estimate, runner_up: Estimate) -> str:
-    """'clear', 'within noise', or why neither can be said."""
-    if runner_up.n == 0:
-        return "only candidate"
-    if best.n < 2 or runner_up.n < 2:
-        return "one seed: no interval"
-    return "clear" if best.low > runner_up.high else "within noise"
-
-
-def suite_verdicts(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """One row per setting: best by inference accuracy and best by training throughput."""
+def setting_verdicts(frame: pd.DataFrame, rounds: Rounds | None = None,
+                     options: dict | None = None) -> list[Verdict]:
+    """Accuracy and throughput verdicts of every setting of one suite's records; ``options`` is the
+    suite's ``verdicts`` section (what competes, the margins of a tie)."""
+    margins = {**DEFAULTS, **(options or {})}
     data = measured(frame)
     if data.empty:
-        return [], []
+        return []
     shared, specific = _axes(data)
-    data = data.assign(candidate=data.apply(lambda row: _label(row, specific), axis=1))
-    keys = ["device", *shared]
-    header = [*keys, "best accuracy", "margin", "verdict", "best train samples/s", "speed-up", "verdict "]
-    rows = []
+    axis = margins["candidates"]
+    if axis != "normalizer" and axis in shared:  # the values of one axis compete, per normalizer
+        data = data.assign(candidate=data[axis].map(lambda v: f"{axis}={_fmt_key(v)}"))
+        keys = ["device", "normalizer", *(a for a in shared if a != axis)]
+    else:
+        data = data.assign(candidate=data.apply(lambda row: _label(row, specific), axis=1))
+        keys = ["device", *shared]
+    verdicts = []
     for key, group in data.groupby(keys, dropna=False, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
-        accuracy = _ranked(group, "test_accuracy")
-        speed = _ranked(group, "train_samples_per_sec")
-        rows.append([*(_fmt_key(k) for k in key), *_accuracy_cells(accuracy), *_speed_cells(speed)])
-    return header, rows
+        setting = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        verdicts.append(_accuracy_verdict(setting, group, margins["accuracy"]))
+        verdicts.append(_throughput_verdict(setting, group, rounds or {}, margins["throughput"]))
+    return [v for v in verdicts if v is not None]
 
 
-def _ranked(group: pd.DataFrame, column: str) -> list[tuple[str, Estimate]]:
-    estimates = [(label, estimate(sub[column])) for label, sub in group.groupby("candidate")]
-    estimates = [(label, e) for label, e in estimates if e.n]
-    return sorted(estimates, key=lambda item: item[1].mean, reverse=True)
+def suite_verdicts(frame: pd.DataFrame, rounds: Rounds | None = None,
+                   options: dict | None = None) -> tuple[list[str], list[list[str]]]:
+    """The verdict table: one row per setting, accuracy then training throughput."""
+    verdicts = setting_verdicts(frame, rounds, options)
+    if not verdicts:
+        return [], []
+    keys = list(verdicts[0].setting)
+    header = [*keys, "best accuracy", "lead [95% interval]", "verdict", "fastest training (samples/s)",
+              "speed-up [95% interval]", "verdict "]
+    rows: dict[tuple, list[str]] = {}
+    for v in verdicts:
+        row = rows.setdefault(tuple(v.setting.values()), [_fmt_key(k) for k in v.setting.values()] + [""] * 6)
+        offset = len(keys) + (0 if v.metric == "accuracy" else 3)
+        row[offset:offset + 3] = [v.best_text(), v.effect_text(), v.verdict_text()]
+    return header, list(rows.values())
 
 
-def _accuracy_cells(ranked) -> list[str]:
-    return _winner_cells(ranked, lambda v: f"{v:.3f}", lambda b, s, name: f"+{b - s:.3f} over {name}")
+def _accuracy_verdict(setting: dict, group: pd.DataFrame, margin: float) -> Verdict | None:
+    by_candidate = {label: _by_seed(sub, "test_accuracy") for label, sub in group.groupby("candidate")}
+    by_candidate = {label: seeds for label, seeds in by_candidate.items() if seeds}
+    if not by_candidate:
+        return None
+    ranked = sorted(by_candidate, key=lambda label: _mean(by_candidate[label]), reverse=True)
+    best = ranked[0]
+    if len(ranked) == 1:
+        return Verdict(setting, "accuracy", best, _mean(by_candidate[best]), None, None, Decision("winner"),
+                       margin, 1)
+    diff = difference(by_candidate[best], by_candidate[ranked[1]])
+    return Verdict(setting, "accuracy", best, _mean(by_candidate[best]), ranked[1], diff,
+                   decide(diff, margin), margin, len(ranked))
 
 
-def _speed_cells(ranked) -> list[str]:
-    return _winner_cells(ranked, lambda v: f"{v:,.0f}", lambda b, s, name: f"{b / s:.2f}x {name}")
+def _throughput_verdict(setting: dict, group: pd.DataFrame, rounds: Rounds, margin: float) -> Verdict | None:
+    """Speed on the log scale: with timing rounds, Welch over every round of every seed; without,
+    the seed-paired difference of the records' log throughputs."""
+    speeds: dict[str, list[float]] = {}
+    by_seed: dict[str, dict[int, float]] = {}
+    for label, sub in group.groupby("candidate"):
+        samples = [row["batch_size"] / t for _, row in sub.iterrows()
+                   for t in rounds.get((row["case_id"], "train"), []) if t > 0]
+        if samples:
+            speeds[label] = samples
+        seeds = {s: math.log(v) for s, v in _by_seed(sub, "train_samples_per_sec").items() if v > 0}
+        if seeds:
+            by_seed[label] = seeds
+    speeds = speeds if speeds and len(speeds) == len(by_seed) else {}
+    if speeds:
+        typical = {label: math.exp(sum(map(math.log, values)) / len(values)) for label, values in speeds.items()}
+        ranked = sorted(typical, key=typical.get, reverse=True)
+        diff = log_ratio(speeds[ranked[0]], speeds[ranked[1]]) if len(ranked) > 1 else None
+    elif by_seed:
+        typical = {label: math.exp(_mean(seeds)) for label, seeds in by_seed.items()}
+        ranked = sorted(typical, key=typical.get, reverse=True)
+        diff = difference(by_seed[ranked[0]], by_seed[ranked[1]]) if len(ranked) > 1 else None
+    else:
+        return None
+    best = ranked[0]
+    if diff is None:
+        return Verdict(setting, "throughput", best, typical[best], None, None, Decision("winner"), margin, 1)
+    samples = "rounds" if speeds else "seeds"
+    return Verdict(setting, "throughput", best, typical[best], ranked[1], diff,
+                   decide(diff, math.log1p(margin), samples), margin, len(ranked))
 
 
-def _winner_cells(ranked, show, margin) -> list[str]:
-    """[winner (value), margin over the runner-up, verdict] for one metric at one setting."""
-    if not ranked:
-        return ["", "", ""]
-    (best, b), rest = ranked[0], ranked[1:]
-    if not rest:
-        return [f"{best} ({show(b.mean)})", "", judge(b, Estimate(math.nan, math.nan, math.nan, 0))]
-    second, s = rest[0]
-    return [f"{best} ({show(b.mean)})", margin(b.mean, s.mean, second), judge(b, s)]
+def _by_seed(group: pd.DataFrame, column: str) -> dict[int, float]:
+    """Seed -> value (the mean if a seed appears twice, e.g. merged runs); NaN values dropped."""
+    values = group[["seed", column]].dropna()
+    return {int(seed): float(value) for seed, value in values.groupby("seed")[column].mean().items()}
+
+
+def _mean(values: dict) -> float:
+    return sum(values.values()) / len(values)
 
 
 def _axes(data: pd.DataFrame) -> tuple[list[str], list[str]]:

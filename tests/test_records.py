@@ -41,6 +41,6 @@ def test_readme_documents_every_record_field_and_suite_option():
     fields = readme.split("## Record fields", 1)[1].split("\n## ", 1)[0]
     assert [f for f in FIELDS if f"`{f}`" not in fields] == []
     options = readme.split("## Writing a suite", 1)[1].split("\n## ", 1)[0]
-    sections = [catalog.TRAINING, catalog.TIMING, *catalog.DATASETS.values(), *catalog.MODELS.values(),
+    sections = [catalog.TRAINING, catalog.TIMING, catalog.VERDICTS, *catalog.DATASETS.values(), *catalog.MODELS.values(),
                 *(kind.options for kind in catalog.NORMALIZERS.values())]
     assert sorted({o for section in sections for o in section if f"`{o}`" not in options}) == []

@@ -61,6 +61,7 @@ def run_info(suites: Sequence[Suite], quick: bool) -> dict:
         "machine": provenance.machine(), "commit": provenance.git_commit(),
         "order_seed": secrets.randbelow(2**31),
         "suites": [{"name": s.name, "source": s.source, "sha256": s.sha256, "description": s.description,
+                    "verdicts": s.verdicts,
                     "document": s.document} for s in suites],
     }
 

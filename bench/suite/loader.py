@@ -22,9 +22,9 @@ from bench.suite.spec import Component, NormalizerSpec, Suite
 
 TOP_LEVEL = {
     "model": ("name", "description", "kind", "dataset", "model", "training", "normalizers", "grid", "seeds",
-              "devices", "timing", "quick"),
+              "devices", "timing", "verdicts", "quick"),
     "layer": ("name", "description", "kind", "layer", "normalizers", "grid", "seeds", "devices", "timing",
-              "quick"),
+              "verdicts", "quick"),
 }
 QUICK_SECTIONS = ("dataset", "model", "training", "layer", "normalizers", "grid", "seeds", "timing")
 NO_COMPONENT = Component("none", {})  # a layer suite's dataset and model
@@ -146,6 +146,10 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
     devices = tuple(Param(list, ["cpu"], item=str, choices=catalog.DEVICES)
                     .parse(document.get("devices", list(catalog.DEVICES)), "devices"))
     timing = parse_options(catalog.TIMING, document.get("timing"), "timing")
+    verdicts = parse_options(catalog.VERDICTS, document.get("verdicts"), "verdicts")
+    if verdicts["candidates"] not in ("normalizer", *grid):
+        raise FieldError("verdicts.candidates", f"must be normalizer or a grid axis ({', '.join(grid) or 'none'}), "
+                                                f"got {_short(verdicts['candidates'])}")
 
     quick = None
     if allow_quick:
@@ -157,7 +161,7 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
     return Suite(name=name, description=description.strip(), source=source, sha256=sha256,
                  document=dict(document), dataset=dataset, model=model, models=models, training=training,
                  normalizers=normalizers, grid=grid, seeds=seeds, devices=devices, timing=timing,
-                 quick=quick, kind=kind)
+                 verdicts=verdicts, quick=quick, kind=kind)
 
 
 def _quick_document(document: Mapping) -> dict:

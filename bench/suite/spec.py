@@ -39,5 +39,6 @@ class Suite:
     seeds: tuple[int, ...]
     devices: tuple[str, ...]
     timing: dict[str, Any]
+    verdicts: dict[str, Any]  # what the report compares and the margins of a tie (catalog.VERDICTS)
     quick: "Suite | None" = field(default=None, repr=False)
     kind: str = "model"  # "layer": a normalization layer timed alone; dataset and model are unused
