@@ -28,3 +28,16 @@ def test_summary_has_the_roofline_columns():
     header, rows = layer_summary(FRAME)
     assert header[-6:] == ["median ms", "samples/s", "GB/s", "of bandwidth", "CV", "bandwidth GB/s"]
     assert rows[0][:3] == ["cpu", "batch", "False"] and rows[0][3] == "4" and rows[0][-3:] == ["2%", "2.0%", "40"]
+
+
+def test_one_row_per_dtype_even_though_the_axis_is_stored_as_precision():
+    records = []
+    for dtype, median in (("float32", 0.004), ("mixed_bfloat16", 0.002)):
+        r = record("batch", "batch", False, median)
+        r.update(precision=dtype, axes={"dtype": dtype, "jit_compile": False})
+        records.append(r)
+    header, rows = layer_summary(records_frame(records))
+    assert "dtype" in header
+    at = header.index("dtype")
+    assert sorted((row[at], row[header.index("median ms")]) for row in rows) == [("float32", "4"),
+                                                                                 ("mixed_bfloat16", "2")]

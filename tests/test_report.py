@@ -70,8 +70,20 @@ def test_self_contained_no_network_references(html):
 
 
 def test_environment_and_provenance(html):
-    for text in ("Environment", "tensorflow", "2.21.0", "commit", "sha256"):
-        assert text in html
+    env = html[html.index('<h2 id="environment">'):html.index("Suite: ")]
+    assert re.search(r"<dt>tensorflow</dt><dd>2\.21\.0</dd>", env)
+    assert re.search(r"<dt>keras</dt><dd>3\.15\.1</dd>", env)
+    assert "<dt>commit</dt><dd>211aeb7f05703457de78026cbfa0a1c2f56dbb78 (with uncommitted changes)</dd>" in env
+    assert "<dt>host</dt><dd>vm</dd>" in env and "<dt>cpu</dt><dd>AMD EPYC</dd>" in env
+    assert re.search(r"batch_size <small>\(suites/batch_size\.yaml, sha256 [0-9a-f]{12}\)</small>", env)
+    assert "2026-11-24T21:01:30+00:00 / 2026-11-24T21:08:46+00:00" in env
+
+
+def test_findings_come_first_and_answer_from_the_records(html):
+    assert html.index('id="findings"') < html.index('id="environment"') < html.index("Suite: ")
+    findings = html[html.index('id="findings"'):html.index('id="environment"')]
+    assert "Accuracy (inference mode), best against runner-up" in findings
+    assert "Training speed, over every timed round" not in findings or "fastest clearly" in findings
 
 
 def test_a_declared_suite_without_records_is_shown_as_missing(mixed):

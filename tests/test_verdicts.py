@@ -1,43 +1,56 @@
-import math
-
-import pytest
+"""Verdict rows: winner, lead with interval, decided or open, from records and timing rounds."""
 
 from report.frame import records_frame
-from report.verdicts import Estimate, estimate, judge, suite_verdicts
+from report.verdicts import setting_verdicts, suite_verdicts
 
 
-def test_estimate_is_a_t_interval():
-    e = estimate([0.9, 0.92, 0.94])
-    assert e.mean == pytest.approx(0.92)
-    # sd = 0.02, t(0.975, 2) = 4.3027, half width = 4.3027 * 0.02 / sqrt(3) = 0.049683
-    assert e.high - e.mean == pytest.approx(0.049683, abs=1e-6)
-    single = estimate([0.5])
-    assert single.n == 1 and math.isnan(single.low)
-
-
-def test_judge():
-    assert judge(Estimate(0.9, 0.88, 0.92, 3), Estimate(0.8, 0.78, 0.82, 3)) == "clear"
-    assert judge(Estimate(0.9, 0.80, 0.99, 3), Estimate(0.85, 0.78, 0.9, 3)) == "within noise"
-    assert judge(Estimate(0.9, math.nan, math.nan, 1), Estimate(0.8, math.nan, math.nan, 1)) == "one seed: no interval"
-
-
-def record(normalizer, batch, seed, acc, speed, momentum=None):
+def record(normalizer, batch, seed, acc, speed, momentum=None, **extra):
     axes = {"batch_size": batch} if momentum is None else {"batch_size": batch, "momentum": momentum}
     return {"case_id": f"s/{normalizer}/{batch}/{momentum}/{seed}", "suite": "s", "normalizer": normalizer,
             "device": "cpu", "status": "ok", "seed": seed, "batch_size": batch, "momentum": momentum,
-            "axes": axes, "not_applicable": [] if momentum is not None else ["momentum"],
+            "axes": {**axes, **extra}, "not_applicable": [] if momentum is not None else ["momentum"],
             "test_accuracy": acc, "train_samples_per_sec": speed}
 
 
-def test_verdict_rows_name_the_winner_margin_and_noise():
+def test_verdict_rows_name_the_winner_its_lead_and_whether_it_is_decided():
     records = [
         record("batch", 8, 0, 0.95, 1000, 0.9), record("batch", 8, 1, 0.96, 1100, 0.9),
         record("layer", 8, 0, 0.80, 900), record("layer", 8, 1, 0.81, 950),
     ]
     header, rows = suite_verdicts(records_frame(records))
     assert header[:2] == ["device", "batch_size"]
-    assert rows == [["cpu", "8", "batch (momentum=0.9) (0.955)", "+0.150 over layer", "clear",
-                     "batch (momentum=0.9) (1,050)", "1.14x layer", "within noise"]]
+    # accuracy differences 0.15 and 0.15 (paired): zero spread, a clear win. Speed, paired log ratios
+    # ln(1000/900) = 0.1054 and ln(1100/950) = 0.1466: mean 0.126, sd 0.0291, t(0.975, 1) = 12.706 gives
+    # exp(0.126 -+ 0.2617) = [0.87, 1.47]; at 3 seeds 4.303 * 0.0291 / sqrt(3) = 0.072 < 0.126 would decide.
+    assert rows == [["cpu", "8", "batch (momentum=0.9) (0.955)", "+0.150 [+0.150, +0.150] over layer", "clear",
+                     "batch (momentum=0.9) (1,049)", "1.13x [0.87, 1.47] layer", "open: about 3 seeds would settle it"]]
+
+
+def test_throughput_verdicts_use_every_timed_round():
+    records = [record("batch", 8, s, 0.9, 1000) for s in (0, 1)] + [record("layer", 8, s, 0.9, 1000) for s in (0, 1)]
+    fast = [0.0080, 0.0081, 0.0079, 0.0080, 0.0082, 0.0078]
+    slow = [t * 1.5 for t in fast]
+    rounds = {(r["case_id"], "train"): fast if r["normalizer"] == "batch" else slow for r in records}
+    speed = [v for v in setting_verdicts(records_frame(records), rounds) if v.metric == "throughput"][0]
+    assert speed.best == "batch" and speed.decision.outcome == "winner"
+    assert speed.effect_text().startswith("1.50x [")
+    # without rounds the records' medians (equal here) decide: a tie
+    tie = [v for v in setting_verdicts(records_frame(records)) if v.metric == "throughput"][0]
+    assert tie.decision.outcome == "tie" and tie.verdict_text() == "equivalent (within ±5%)"
+
+
+def test_the_suite_margin_and_candidates_are_used():
+    records = [record("batch", 8, s, 0.950 + 0.004 * s, 1000, offset=o) for s in (0, 1, 2) for o in (0.25, 1.0)]
+    for r in records:
+        r["case_id"] += f"/{r['axes']['offset']}"
+        if r["axes"]["offset"] == 1.0:
+            r["test_accuracy"] -= 0.002
+    verdicts = setting_verdicts(records_frame(records), options={"candidates": "offset", "accuracy": 0.01})
+    accuracy = [v for v in verdicts if v.metric == "accuracy"]
+    assert len(accuracy) == 1 and accuracy[0].best == "offset=0.25" and accuracy[0].runner_up == "offset=1"
+    assert accuracy[0].decision.outcome == "tie"
+    strict = setting_verdicts(records_frame(records), options={"candidates": "offset", "accuracy": 0.001})
+    assert [v.verdict_text() for v in strict if v.metric == "accuracy"] == ["clear"]
 
 
 def test_no_measured_records_no_verdicts():

@@ -1,0 +1,65 @@
+"""Findings are generated from records: decided results, open ones with seeds needed, divergence,
+settings that could not act, and the batch-size/steps confound."""
+
+from report.findings import layer_findings, model_findings
+from report.frame import records_frame
+from report.verdicts import setting_verdicts
+
+
+def record(normalizer, batch, seed, acc, *, nan_rate=0.0, steps=100, warnings=()):
+    return {"case_id": f"s/{normalizer}/{batch}/{seed}", "suite": "s", "normalizer": normalizer, "device": "cpu",
+            "status": "nan" if nan_rate else "ok", "seed": seed, "batch_size": batch, "axes": {"batch_size": batch},
+            "not_applicable": [], "test_accuracy": acc, "train_samples_per_sec": 1000.0, "nan_rate": nan_rate,
+            "steps": steps, "warnings": list(warnings)}
+
+
+def findings_of(records):
+    frame = records_frame(records)
+    return model_findings("s", frame, setting_verdicts(frame))
+
+
+def test_a_clear_winner_is_named_with_its_lead_and_listed_in_the_table():
+    records = [record("batch", 32, s, 0.95 + 0.01 * s) for s in range(3)]
+    records += [record("group", 32, s, 0.90 + 0.01 * s) for s in range(3)]
+    f = findings_of(records)
+    assert f.sentences[0].startswith("Accuracy (inference mode), best against runner-up at 1 setting(s): "
+                                     "1 clear winner(s), 0 tie(s) within ±1 points, 0 open.")
+    assert "batch is clearly best at batch_size=32 (lead +0.050 over the runner-up)." in f.sentences
+    assert f.rows == [["batch_size=32", "batch (0.960)", "+0.050 [+0.050, +0.050] over group", "clear"]]
+
+
+def test_open_settings_say_how_many_seeds_would_settle_them():
+    records = [record("batch", 8, s, a) for s, a in enumerate((0.90, 0.80, 0.95))]
+    records += [record("group", 8, s, a) for s, a in enumerate((0.85, 0.82, 0.88))]
+    text = " ".join(findings_of(records).sentences)
+    assert "Not settled by these seeds: batch_size=8." in text and "seeds per candidate would settle" in text
+
+
+def test_divergence_warnings_and_the_steps_confound_are_stated():
+    records = [record("batch", 16, s, 0.098, nan_rate=0.385, steps=504) for s in range(3)]
+    records += [record("group", 16, s, 0.9, steps=504) for s in range(3)]
+    records += [record("batch", 32, s, 0.9, steps=252,
+                       warnings=["freeze_stats_after=300 is not before the last of the 252 training steps"])
+                for s in range(3)]
+    text = " ".join(findings_of(records).sentences)
+    assert "Training diverged (non-finite loss): batch at 1 of 2 settings." in text
+    assert "NaN in 38.5% of steps, 3 of 3 seeds, accuracy 0.098" in text
+    assert "Not in effect: batch at batch_size=32: freeze_stats_after=300 is not before" in text
+    assert "Epochs, not steps, are held fixed: 504 steps at batch 16, 252 at batch 32." in text
+
+
+def test_one_candidate_suites_say_what_to_compare():
+    f = findings_of([record("batch", 8, s, 0.9) for s in range(2)])
+    assert any("verdicts.candidates" in s for s in f.sentences)
+
+
+def test_layer_findings_give_the_range_against_batchnorm():
+    def layer(normalizer, kind, shape, median):
+        return {"case_id": f"l/{normalizer}/{shape}", "suite": "l", "suite_kind": "layer", "status": "ok",
+                "device": "cpu", "normalizer": normalizer, "kind": kind, "shape": shape, "batch_size": 16,
+                "precision": "float32", "pass": "forward", "mode": "training", "jit_compile": False,
+                "layer_step_seconds": {"median": median}, "axes": {"shape": shape}}
+    frame = records_frame([layer("batch", "batch", "a", 0.001), layer("group", "group", "a", 0.002),
+                           layer("batch", "batch", "b", 0.004), layer("group", "group", "b", 0.002)])
+    assert layer_findings("l", frame).sentences == [
+        "group takes 0.50x-2.00x BatchNorm's time (median 1.25x) over 2 setting(s); slower than BN at 1."]
