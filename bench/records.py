@@ -15,7 +15,7 @@ from typing import Any
 from bench.metrics import effective_learning_rate
 from bench.suite.effects import case_warnings
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STATUSES = ("ok", "nan", "failed", "skipped")
 TYPES = ("text", "integer", "number", "bool", "list", "mapping", "timing")
 
@@ -115,10 +115,18 @@ FIELDS: dict[str, Field] = {
                            unit="bytes"),
     "achieved_gb_per_s": number("layer suites: bytes_moved / median call time, in GB/s",
                                 unit="GB/s", better="higher"),
-    "bandwidth_gb_per_s": number("layer suites: the device's copy bandwidth measured in the same worker",
+    "bandwidth_gb_per_s": number("layer suites: the machine's ceiling measured next to the case: best of "
+                                 "STREAM-style copy/scale/add over preallocated arrays on the case's cores "
+                                 "(bench/measure/stream.py)",
                                  unit="GB/s"),
     "bandwidth_fraction": number("layer suites: achieved_gb_per_s / bandwidth_gb_per_s",
                                  unit="fraction", better="higher"),
+    "ceiling_kind": text("layer suites: memory (arrays beyond the last-level cache), cache-resident (the "
+                         "call's working set fits in it: judged against a copy of the tensor's size) or "
+                         "device (GPU: TensorFlow's elementwise kernel)"),
+    "framework_gb_per_s": number("layer suites: TensorFlow's elementwise x*2 over 256 MiB (a fresh output "
+                                 "every call), the framework ceiling", unit="GB/s"),
+    "framework_fraction": number("layer suites: achieved_gb_per_s / framework_gb_per_s", unit="fraction"),
     "bn_statistics": listing("with monitor_statistics: per epoch and BN layer, the channel means of the "
                              "moving mean and variance, the mean's error in population sds and the "
                              "moving/population variance ratio"),
@@ -189,4 +197,10 @@ def upgrade(record: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"record schema {version} is newer than this normbench ({SCHEMA_VERSION})")
     full = dict.fromkeys(FIELDS)
     full.update(record)
+    if (version or 1) < 2 and record.get("suite_kind") == "layer":
+        # version 1 divided by TensorFlow's elementwise kernel: that is the framework ceiling now
+        full.update(framework_gb_per_s=record.get("bandwidth_gb_per_s"),
+                    framework_fraction=record.get("bandwidth_fraction"), bandwidth_gb_per_s=None,
+                    bandwidth_fraction=None)
+    full["schema_version"] = SCHEMA_VERSION
     return full

@@ -16,18 +16,27 @@ def is_layer_suite(frame: pd.DataFrame) -> bool:
 
 
 def layer_summary(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """One row per setting: median time, samples/s, GB/s, fraction of the measured bandwidth, CV."""
+    """One row per setting: median time, samples/s, GB/s, and GB/s against two ceilings measured
+    next to the case: the machine's (STREAM-style; cache-sized when the call fits in the last-level
+    cache, and then labelled so) and TensorFlow's elementwise kernel (the framework ceiling)."""
     data = measured(frame)
     keys = ["device", "normalizer", *[a for a in grid_axes(frame) if a not in ("device", "normalizer")]]
-    header = [*keys, "median ms", "samples/s", "GB/s", "of bandwidth", "CV", "bandwidth GB/s"]
+    header = [*keys, "median ms", "samples/s", "GB/s", "ceiling GB/s", "ceiling", "of ceiling",
+              "framework GB/s", "of framework", "CV"]
     rows = []
     for key, group in data.groupby(keys, dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
+        kinds = group["ceiling_kind"].dropna().unique()
         rows.append([*(fmt(k) for k in key), fmt(group["layer_median_s"].median() * 1e3),
                      fmt(group["layer_samples_per_sec"].median(), 0), fmt(group["achieved_gb_per_s"].median(), 2),
-                     f"{group['bandwidth_fraction'].median():.0%}", f"{group['timing_cv'].median():.1%}",
-                     fmt(group["bandwidth_gb_per_s"].median(), 1)])
+                     fmt(group["bandwidth_gb_per_s"].median(), 1), ", ".join(sorted(kinds)),
+                     _percent(group["bandwidth_fraction"].median()), fmt(group["framework_gb_per_s"].median(), 1),
+                     _percent(group["framework_fraction"].median()), _percent(group["timing_cv"].median(), 1)])
     return header, rows
+
+
+def _percent(value, digits: int = 0) -> str:
+    return "" if pd.isna(value) else f"{value:.{digits}%}"
 
 
 def slowdown_rows(frame: pd.DataFrame, baseline_kind: str = "batch") -> tuple[list[str], list[list[str]]]:

@@ -9,7 +9,8 @@ def record(normalizer, kind, jit, median):
             "kind": kind, "shape": "cifar_64", "batch_size": 64, "precision": "float32", "pass": "forward",
             "mode": "training", "jit_compile": jit, "layer_step_seconds": {"median": median},
             "layer_samples_per_sec": 64 / median, "achieved_gb_per_s": 1.0, "bandwidth_gb_per_s": 40.0,
-            "bandwidth_fraction": 0.025, "timing_cv": 0.02, "axes": {"jit_compile": jit}}
+            "bandwidth_fraction": 0.025, "ceiling_kind": "cache-resident", "framework_gb_per_s": 5.0,
+            "framework_fraction": 0.2, "timing_cv": 0.02, "axes": {"jit_compile": jit}}
 
 
 FRAME = records_frame([record("batch", "batch", False, 0.004), record("group", "group", False, 0.012),
@@ -26,8 +27,10 @@ def test_slowdown_against_bn_at_the_same_xla_setting():
 def test_summary_has_the_roofline_columns():
     assert is_layer_suite(FRAME)
     header, rows = layer_summary(FRAME)
-    assert header[-6:] == ["median ms", "samples/s", "GB/s", "of bandwidth", "CV", "bandwidth GB/s"]
-    assert rows[0][:3] == ["cpu", "batch", "False"] and rows[0][3] == "4" and rows[0][-3:] == ["2%", "2.0%", "40"]
+    assert header[-9:] == ["median ms", "samples/s", "GB/s", "ceiling GB/s", "ceiling", "of ceiling",
+                           "framework GB/s", "of framework", "CV"]
+    assert rows[0][:4] == ["cpu", "batch", "False", "4"]
+    assert rows[0][-6:] == ["40", "cache-resident", "2%", "5", "20%", "2.0%"]
 
 
 def test_one_row_per_dtype_even_though_the_axis_is_stored_as_precision():

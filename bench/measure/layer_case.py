@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from bench import catalog, metrics, roofline
-from bench.measure import compat
+from bench.measure import compat, stream
 from bench.measure.bandwidth import copy_bandwidth
 from bench.measure.layers import build_by_calling, build_normalizer
 from bench.measure.throughput import time_calls
@@ -42,11 +42,12 @@ def layer_function(layer, x, pass_: str, training: bool, jit_compile: bool):
 
 
 def measure_layer_case(case, record: dict, benchmarks: list) -> dict:
-    """Fill ``record`` for a layer case. The copy bandwidth is measured right after the layer, on
-    the same device, for every case: on a shared machine it drifts (38-70 GB/s within minutes on
-    the development VM), and only a measurement next to the timing makes their ratio meaningful.
-    It is measured in float32: bytes are bytes, and a 16-bit multiply is not a pure copy on CPUs
-    without native half-precision arithmetic."""
+    """Fill ``record`` for a layer case. Two ceilings are measured right after the layer, for every
+    case, because on a shared machine bandwidth drifts (38-70 GB/s within minutes on the development
+    VM) and only a measurement next to the timing makes a ratio meaningful: the machine's own
+    (STREAM-style, ``bench.measure.stream``: cache-sized when the call's working set fits in the
+    last-level cache) and TensorFlow's elementwise kernel (the framework ceiling, float32: bytes are
+    bytes, and a 16-bit multiply is not a pure copy on CPUs without half-precision arithmetic)."""
     started = time.perf_counter()
     settings = case.training
     shape = catalog.LAYER_SHAPES[settings["shape"]]
@@ -65,17 +66,23 @@ def measure_layer_case(case, record: dict, benchmarks: list) -> dict:
                 extra_info={"case_id": case.case_id, "phase": "layer"},
                 min_rounds=case.timing["min_rounds"], max_time=case.timing["max_time"],
                 warmup_rounds=case.timing["warmup_rounds"], round_time=case.timing["round_time"])
-            bandwidth = copy_bandwidth("float32", case.timing, benchmarks)
+            framework = copy_bandwidth("float32", case.timing, benchmarks)
     finally:
         compat.set_dtype_policy("float32")
     bytes_moved = roofline.minimum_bytes(batch, shape, dtype, pass_)
     achieved = roofline.gigabytes_per_second(bytes_moved, timing.median)
+    if case.device == "cpu":
+        tensor_bytes = roofline.minimum_bytes(batch, shape, dtype, "forward") // 2
+        bandwidth, ceiling_kind = stream.ceiling(bytes_moved, tensor_bytes, record.get("threads"))
+    else:  # numpy cannot reach device memory: TensorFlow's kernel is the best measure there
+        bandwidth, ceiling_kind = framework, "device (TensorFlow elementwise)"
     record.update(
         status="ok", layer_step_seconds=timing.summary(),
         layer_samples_per_sec=metrics.samples_per_second(batch, timing.median),
         timing_cv=roofline.coefficient_of_variation(timing.stddev, timing.mean),
         bytes_moved=bytes_moved, achieved_gb_per_s=achieved, bandwidth_gb_per_s=bandwidth,
-        bandwidth_fraction=roofline.bandwidth_fraction(achieved, bandwidth),
+        bandwidth_fraction=roofline.bandwidth_fraction(achieved, bandwidth), ceiling_kind=ceiling_kind,
+        framework_gb_per_s=framework, framework_fraction=roofline.bandwidth_fraction(achieved, framework),
         weights_finite=bool(all(np.isfinite(w.numpy()).all() for w in layer.weights)),
         case_seconds=time.perf_counter() - started,
     )

@@ -49,7 +49,8 @@ def _throughput_summary(group: pd.DataFrame, phase: str) -> pd.DataFrame:
 
 def roofline(frame: pd.DataFrame, colours: Palette):
     """Layer suites: achieved GB/s (minimum bytes moved / median time) against the bytes each call
-    moves, with the device's measured copy bandwidth as the ceiling; one panel per pass."""
+    moves, with the machine's STREAM-style ceiling (solid) and TensorFlow's elementwise rate (the
+    framework ceiling, dashed) measured next to the cases; one panel per pass."""
     data = measured(frame).dropna(subset=["achieved_gb_per_s"])
     if data.empty:
         return None
@@ -61,10 +62,11 @@ def roofline(frame: pd.DataFrame, colours: Palette):
         subset = data[data["pass"] == pass_]
         sns.scatterplot(data=subset, x="megabytes", y="achieved_gb_per_s", hue="normalizer", palette=colours,
                         style="compiled", s=60, alpha=0.85, ax=ax)
-        for device, limit in subset.groupby("device")["bandwidth_gb_per_s"].median().items():
-            ax.axhline(limit, color="black", linestyle="--", linewidth=1)
-            ax.annotate(f"{device} copy bandwidth {limit:.1f} GB/s", (0.01, limit), xycoords=("axes fraction", "data"),
-                        textcoords="offset points", xytext=(0, 3), fontsize="small")
+        for column, style, name in (("bandwidth_gb_per_s", "-", "ceiling"), ("framework_gb_per_s", "--", "framework")):
+            for device, limit in subset.groupby("device")[column].median().dropna().items():
+                ax.axhline(limit, color="black", linestyle=style, linewidth=1)
+                ax.annotate(f"{device} {name} {limit:.1f} GB/s", (0.01, limit), xycoords=("axes fraction", "data"),
+                            textcoords="offset points", xytext=(0, 3), fontsize="small")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("minimum bytes moved per call (MB, log scale)")
