@@ -198,32 +198,42 @@ def cmd_report(args) -> int:
 
 def cmd_compare(args) -> int:
     from bench.store import RunStore
-    from report.compare import compare, parse_rule, regressions, unmatched
+    from report import compare as cmp
 
-    rules = [parse_rule(text) for text in args.fail_on]
+    rules = [cmp.parse_rule(text) for text in args.fail_on]
     before, after = (RunStore.open(args.results, run) for run in (args.before, args.after))
     old, new = before.load().records, after.load().records
-    table = compare(old, new)
-    only_before, only_after = unmatched(old, new)
+    table = cmp.compare(old, new, before.timing_rounds(), after.timing_rounds())
+    matched, changed = cmp.pairs(old, new)
+    only_before, only_after = cmp.unmatched(old, new)
     print(f"{before.run_id} -> {after.run_id}: {len(table)} cases in both"
           f" ({only_before} only in the first, {only_after} only in the second)")
+    for line in cmp.environment_warnings(before.read_info(), after.read_info()) + cmp.execution_warnings(matched):
+        print(f"warning: {line}")
+    if changed:
+        print(f"{len(changed)} case(s) with a changed configuration (config_hash differs; not compared): "
+              + ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else ""))
     if len(table):
-        table = table.sort_values("train_samples_per_sec_change", na_position="last")
+        relative = int(table["machine_relative"].sum())
+        print(f"throughput changes are relative to each case's machine-speed reference kernel "
+              f"({relative} of {len(table)} cases have it; the others are raw)")
+        table = table.sort_values("train_samples_per_sec_machine_change", na_position="last")
         print(f"{'case':<60} {'accuracy':>17} {'train samples/s':>26} {'infer samples/s':>26}")
         for _, row in table.iterrows():
             print(f"{row['case_id'][:60]:<60} {_change(row, 'test_accuracy', False):>17} "
                   f"{_change(row, 'train_samples_per_sec', True):>26} {_change(row, 'infer_samples_per_sec', True):>26}")
-    found = regressions(table, rules) if len(table) else []
+    found = cmp.regressions(table, rules)
     for line in found:
         print(f"REGRESSION {line}")
     if rules:
-        print(f"{len(found)} regression(s) beyond {', '.join(map(str, rules))}")
+        print(f"{len(found)} regression(s) beyond {', '.join(map(str, rules))} and beyond noise")
     return 1 if found else 0
 
 
 def _change(row, column: str, relative: bool) -> str:
     old, new, change = row[f"{column}_before"], row[f"{column}_after"], row[f"{column}_change"]
     if relative:
+        change = row[f"{column}_machine_change"]
         return f"{old:,.0f} -> {new:,.0f} ({change:+.1%})" if change == change else "n/a"
     return f"{old:.3f} -> {new:.3f}" if change == change else "n/a"
 

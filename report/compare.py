@@ -1,8 +1,17 @@
-"""Compare two runs case by case, like ``pytest-benchmark compare``: deltas and regression rules.
+"""Compare two runs case by case, like ``pytest-benchmark compare``, but only like with like and
+only beyond noise.
 
-Cases are matched by ``case_id`` (suite, normalizer, settings, seed and device). A rule such as
-``throughput:5%`` fails when a matched case's training or inference throughput drops by more than
-5%; ``accuracy:2%`` fails when inference-mode test accuracy drops by more than 2 percentage points.
+- Cases pair when their ``case_id`` *and* ``config_hash`` agree (asv's benchmark-version idea): a
+  suite whose ``epochs`` changed keeps its case ids, and such cases are listed as "configuration
+  changed", never as regressions. Records from before the hash existed pair by case id alone.
+- Throughput is judged relative to the machine's own speed: each case's samples/s is multiplied by
+  its ``reference_seconds`` (a fixed kernel timed just before the case), so a slower moment of the
+  machine is not a slower normalizer. Records without it are compared raw, and the output says so.
+- A rule such as ``throughput:5%`` flags a case only when its (machine-relative) throughput drops by
+  more than 5% *and* the two runs' timing rounds differ (Mann-Whitney U, p < 0.05, as asv does).
+  ``accuracy:2%`` flags a setting (all seeds of it) whose mean inference accuracy drops by more than
+  2 points with a seed-paired 95% interval below zero. Without rounds or with one seed the threshold
+  alone decides, and the line says "not tested".
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from bench.errors import NormbenchError
+from bench.records import FIELDS
+from report.statistics import difference, mann_whitney
 
 METRICS = {
     "throughput": ("train_samples_per_sec", "infer_samples_per_sec"),
@@ -22,6 +33,9 @@ METRICS = {
     "accuracy": ("test_accuracy",),
 }
 RATE_COLUMNS = ("train_samples_per_sec", "infer_samples_per_sec")
+PHASES = {"train_samples_per_sec": "train", "infer_samples_per_sec": "infer"}
+ALPHA = 0.05
+SEED = re.compile(r"/seed=[^/]*")
 
 
 @dataclass(frozen=True)
@@ -42,45 +56,133 @@ def parse_rule(text: str) -> Rule:
     return Rule(match.group(1), float(match.group(2)))
 
 
-def compare(before: list[dict], after: list[dict]) -> pd.DataFrame:
-    """One row per case present in both runs, with each metric before, after and its change.
+def pairs(before: list[dict], after: list[dict]) -> tuple[list[tuple[dict, dict]], list[str]]:
+    """(matched (before, after) records, case ids whose configuration changed)."""
+    a = {r["case_id"]: r for r in before}
+    b = {r["case_id"]: r for r in after}
+    matched, changed = [], []
+    for case_id in [c for c in a if c in b]:
+        old, new = a[case_id].get("config_hash"), b[case_id].get("config_hash")
+        if old and new and old != new:
+            changed.append(case_id)
+        else:
+            matched.append((a[case_id], b[case_id]))
+    return matched, changed
+
+
+def compare(before: list[dict], after: list[dict], before_rounds: dict | None = None,
+            after_rounds: dict | None = None) -> pd.DataFrame:
+    """One row per paired case: each metric before, after, its change, and for throughput the
+    machine-relative change and the Mann-Whitney p-value of the two runs' rounds.
 
     Throughput changes are relative (after / before - 1); accuracy changes are absolute.
     """
-    a = {r["case_id"]: r for r in before}
-    b = {r["case_id"]: r for r in after}
+    before_rounds, after_rounds = before_rounds or {}, after_rounds or {}
     rows = []
-    for case_id in [c for c in a if c in b]:
-        row = {"case_id": case_id, "status_before": a[case_id].get("status"),
-               "status_after": b[case_id].get("status")}
+    for a, b in pairs(before, after)[0]:
+        row = {"case_id": a["case_id"], "setting": SEED.sub("", a["case_id"]), "seed": a.get("seed"),
+               "status_before": a.get("status"), "status_after": b.get("status")}
+        ref_a, ref_b = _number(a.get("reference_seconds")), _number(b.get("reference_seconds"))
+        relative = ref_a > 0 and ref_b > 0  # NaN compares False
+        row["machine_relative"] = relative
+        row["machine_speed_change"] = ref_a / ref_b - 1 if relative else math.nan
         for column in ("test_accuracy", *RATE_COLUMNS):
-            old, new = _number(a[case_id].get(column)), _number(b[case_id].get(column))
+            old, new = _number(a.get(column)), _number(b.get(column))
             row[f"{column}_before"], row[f"{column}_after"] = old, new
-            if column in RATE_COLUMNS:
-                row[f"{column}_change"] = new / old - 1 if old and not math.isnan(old + new) else math.nan
-            else:
+            if column not in RATE_COLUMNS:
                 row[f"{column}_change"] = new - old
+                continue
+            raw = new / old - 1 if old and not math.isnan(old + new) else math.nan
+            row[f"{column}_change"] = raw
+            row[f"{column}_machine_change"] = (new * ref_b) / (old * ref_a) - 1 if relative and old else raw
+            phase = PHASES[column]
+            rounds_a, rounds_b = before_rounds.get((a["case_id"], phase)), after_rounds.get((b["case_id"], phase))
+            if rounds_a and rounds_b:
+                scale_a, scale_b = (ref_a, ref_b) if relative else (1.0, 1.0)
+                row[f"{column}_p"] = mann_whitney([t / scale_a for t in rounds_a], [t / scale_b for t in rounds_b])
+            else:
+                row[f"{column}_p"] = math.nan
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def regressions(table: pd.DataFrame, rules: list[Rule]) -> list[str]:
-    """One line per case and column whose drop exceeds a rule."""
+    """One line per case (throughput) or setting (accuracy) whose drop exceeds a rule and noise."""
     found = []
+    if table.empty:
+        return found
     for rule in rules:
+        limit = rule.percent / 100
         for column in METRICS[rule.metric]:
-            changes = table.get(f"{column}_change", pd.Series(dtype=float))
-            limit = rule.percent / 100
-            for case_id, change in zip(table.get("case_id", []), changes):
-                if not math.isnan(change) and change < -limit:
-                    shown = f"{change:+.1%}" if column in RATE_COLUMNS else f"{change * 100:+.1f} points"
-                    found.append(f"{case_id}: {column} {shown} (rule {rule})")
+            if column in RATE_COLUMNS:
+                found += _throughput_regressions(table, column, limit, rule)
+            else:
+                found += _accuracy_regressions(table, column, limit, rule)
+    return found
+
+
+def _throughput_regressions(table, column, limit, rule) -> list[str]:
+    found = []
+    for _, row in table.iterrows():
+        change, p = row[f"{column}_machine_change"], row[f"{column}_p"]
+        if math.isnan(change) or change >= -limit:
+            continue
+        basis = "relative to the machine's speed" if row["machine_relative"] else "raw"
+        if math.isnan(p):
+            found.append(f"{row['case_id']}: {column} {change:+.1%} {basis}, not tested: no timing rounds "
+                         f"(rule {rule})")
+        elif p < ALPHA:
+            found.append(f"{row['case_id']}: {column} {change:+.1%} {basis}, rounds differ "
+                         f"(Mann-Whitney p={p:.2g}) (rule {rule})")
+    return found
+
+
+def _accuracy_regressions(table, column, limit, rule) -> list[str]:
+    found = []
+    for setting, group in table.groupby("setting", sort=True):
+        group = group.dropna(subset=[f"{column}_before", f"{column}_after"])
+        if group.empty:
+            continue
+        seeds = group["seed"].fillna(-1).astype(int)
+        diff = difference(dict(zip(seeds, group[f"{column}_after"])), dict(zip(seeds, group[f"{column}_before"])))
+        if not diff.mean < -limit:
+            continue
+        shown = f"{diff.mean * 100:+.1f} points over {diff.n} seed(s)"
+        if diff.n < 2 or math.isnan(diff.high95):
+            found.append(f"{setting}: {column} {shown}, not tested: one seed (rule {rule})")
+        elif diff.high95 < 0:
+            found.append(f"{setting}: {column} {shown}, 95% interval [{diff.low95 * 100:+.1f}, "
+                         f"{diff.high95 * 100:+.1f}] (rule {rule})")
     return found
 
 
 def unmatched(before: list[dict], after: list[dict]) -> tuple[int, int]:
     a, b = {r["case_id"] for r in before}, {r["case_id"] for r in after}
     return len(a - b), len(b - a)
+
+
+def environment_warnings(before_info: dict, after_info: dict) -> list[str]:
+    """What differs between the two runs' machines and frameworks: their timings may not compare."""
+    warnings = []
+    for section in ("machine", "framework"):
+        old, new = before_info.get(section), after_info.get(section)
+        old, new = (old if isinstance(old, dict) else {}), (new if isinstance(new, dict) else {})
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                warnings.append(f"{section} differs: {key} {old.get(key)!r} -> {new.get(key)!r}")
+    return warnings
+
+
+def execution_warnings(matched: list[tuple[dict, dict]]) -> list[str]:
+    """Cases timed under different thread counts or backends: the throughput change includes that."""
+    keys = [k for k in ("executor", "threads", "slot_cpus") if k in FIELDS]
+    counts: dict[str, int] = {}
+    for a, b in matched:
+        for key in keys:
+            if a.get(key) is not None and b.get(key) is not None and a.get(key) != b.get(key):
+                text = f"{key} {a.get(key)!r} -> {b.get(key)!r}"
+                counts[text] = counts.get(text, 0) + 1
+    return [f"{n} case(s) timed with {text}" for text, n in counts.items()]
 
 
 def _number(value) -> float:

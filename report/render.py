@@ -83,7 +83,7 @@ def _comparison(runs: Sequence[RunData]) -> dict | None:
     """The two runs' shared cases, biggest training-throughput drop first."""
     from report.compare import compare
 
-    table = compare(runs[0].records, runs[1].records)
+    table = compare(runs[0].records, runs[1].records, runs[0].rounds, runs[1].rounds)
     if table.empty:
         return None
     header, rows = tables.comparison_rows(table)

@@ -68,13 +68,14 @@ def mean_sd(values: pd.Series) -> str:
 
 def comparison_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     """Per-case changes between two runs (from report.compare.compare), largest training-throughput
-    drop first."""
-    header = ["case", "acc before", "acc after", "acc change", "train samples/s change",
-              "infer samples/s change"]
-    table = table.sort_values("train_samples_per_sec_change", na_position="last")
+    drop first; throughput relative to each case's machine-speed reference where recorded."""
+    header = ["case", "acc before", "acc after", "acc change", "train samples/s change", "p (rounds)",
+              "infer samples/s change", "p (rounds) "]
+    table = table.sort_values("train_samples_per_sec_machine_change", na_position="last")
     rows = [[row["case_id"], fmt(row["test_accuracy_before"]), fmt(row["test_accuracy_after"]),
-             fmt(row["test_accuracy_change"]), percent(row["train_samples_per_sec_change"]),
-             percent(row["infer_samples_per_sec_change"])] for _, row in table.iterrows()]
+             fmt(row["test_accuracy_change"]), percent(row["train_samples_per_sec_machine_change"]),
+             fmt(row["train_samples_per_sec_p"], 2), percent(row["infer_samples_per_sec_machine_change"]),
+             fmt(row["infer_samples_per_sec_p"], 2)] for _, row in table.iterrows()]
     return header, rows
 
 

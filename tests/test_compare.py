@@ -3,7 +3,8 @@ import math
 import pytest
 
 from bench.errors import NormbenchError
-from report.compare import Rule, compare, parse_rule, regressions, unmatched
+from report.compare import (Rule, compare, environment_warnings, execution_warnings, pairs, parse_rule,
+                            regressions, unmatched)
 
 
 def rec(case_id, acc, train, infer):
@@ -24,11 +25,76 @@ def test_compare_computes_relative_throughput_and_absolute_accuracy_changes():
     assert unmatched(BEFORE, AFTER) == (1, 1)
 
 
-def test_rules_flag_only_drops_beyond_the_threshold():
+def test_without_rounds_or_seeds_the_threshold_alone_decides_and_says_so():
     table = compare(BEFORE, AFTER)
-    assert regressions(table, [Rule("throughput", 5)]) == ["a: train_samples_per_sec -6.0% (rule throughput:5%)"]
+    assert regressions(table, [Rule("throughput", 5)]) == [
+        "a: train_samples_per_sec -6.0% raw, not tested: no timing rounds (rule throughput:5%)"]
     assert regressions(table, [Rule("throughput", 10)]) == []
-    assert regressions(table, [Rule("accuracy", 2)]) == ["b: test_accuracy -5.0 points (rule accuracy:2%)"]
+    assert regressions(table, [Rule("accuracy", 2)]) == [
+        "b: test_accuracy -5.0 points over 1 seed(s), not tested: one seed (rule accuracy:2%)"]
+
+
+def timed(case_id, seed, acc, speed, reference):
+    return {**rec(f"{case_id}/seed={seed}/cpu", acc, speed, speed), "seed": seed, "reference_seconds": reference,
+            "config_hash": "h-" + case_id}
+
+
+ROUNDS = [0.010, 0.0102, 0.0099, 0.0101, 0.0098, 0.0103, 0.0100, 0.0097, 0.0104, 0.0101]
+
+
+def rounds_of(records, factor):
+    return {(r["case_id"], phase): [t * factor for t in ROUNDS] for r in records for phase in ("train", "infer")}
+
+
+def test_a_slower_machine_is_not_a_regression_but_a_slower_case_is():
+    before = [timed("s/bn", 0, 0.9, 1000.0, 0.003)]
+    # the whole machine 30% slower: the reference kernel and the case alike
+    slower_machine = [timed("s/bn", 0, 0.9, 1000.0 / 1.3, 0.003 * 1.3)]
+    table = compare(before, slower_machine, rounds_of(before, 1.0), rounds_of(slower_machine, 1.3))
+    assert table.loc[0, "train_samples_per_sec_change"] < -0.2
+    assert abs(table.loc[0, "train_samples_per_sec_machine_change"]) < 1e-9
+    assert regressions(table, [Rule("throughput", 5)]) == []
+    # a planted 2x slowdown of the case alone, on an unchanged machine
+    slower_case = [timed("s/bn", 0, 0.9, 500.0, 0.003)]
+    table = compare(before, slower_case, rounds_of(before, 1.0), rounds_of(slower_case, 2.0))
+    found = regressions(table, [Rule("throughput", 5)])
+    assert len(found) == 2 and found[0].startswith(
+        "s/bn/seed=0/cpu: train_samples_per_sec -50.0% relative to the machine's speed, rounds differ (Mann-Whitney p=")
+
+
+def test_a_drop_within_noise_of_the_rounds_is_not_a_regression():
+    before = [timed("s/bn", 0, 0.9, 1000.0, 0.003)]
+    after = [timed("s/bn", 0, 0.9, 930.0, 0.003)]  # -7% on the medians, but the rounds overlap
+    noisy = {(after[0]["case_id"], p): list(reversed(ROUNDS)) for p in ("train", "infer")}
+    table = compare(before, after, rounds_of(before, 1.0), noisy)
+    assert table.loc[0, "train_samples_per_sec_p"] > 0.5
+    assert regressions(table, [Rule("throughput", 5)]) == []
+
+
+def test_accuracy_regressions_need_the_seeds_to_agree():
+    before = [timed("s/bn", s, 0.90, 1000.0, 0.003) for s in range(3)]
+    consistent = [timed("s/bn", s, 0.85 + 0.001 * s, 1000.0, 0.003) for s in range(3)]
+    assert regressions(compare(before, consistent), [Rule("accuracy", 2)]) == [
+        "s/bn/cpu: test_accuracy -4.9 points over 3 seed(s), 95% interval [-5.1, -4.7] (rule accuracy:2%)"]
+    noisy = [timed("s/bn", s, a, 1000.0, 0.003) for s, a in enumerate((0.70, 0.95, 0.91))]
+    assert regressions(compare(before, noisy), [Rule("accuracy", 2)]) == []
+
+
+def test_changed_configuration_is_not_compared():
+    before = [timed("s/bn", 0, 0.9, 1000.0, 0.003)]
+    after = [{**timed("s/bn", 0, 0.5, 100.0, 0.003), "config_hash": "epochs changed"}]
+    matched, changed = pairs(before, after)
+    assert matched == [] and changed == ["s/bn/seed=0/cpu"]
+    assert compare(before, after).empty and regressions(compare(before, after), [Rule("throughput", 5)]) == []
+
+
+def test_environment_and_execution_differences_are_warned():
+    assert environment_warnings({"machine": {"cpu": "A", "host": "vm"}, "framework": {"tensorflow": "2.20"}},
+                                {"machine": {"cpu": "B", "host": "vm"}, "framework": {"tensorflow": "2.21"}}) == [
+        "machine differs: cpu 'A' -> 'B'", "framework differs: tensorflow '2.20' -> '2.21'"]
+    a, b = {"threads": 2, "executor": "serial"}, {"threads": 1, "executor": "ray"}
+    assert execution_warnings([(a, b), (a, b)]) == ["2 case(s) timed with executor 'serial' -> 'ray'",
+                                                    "2 case(s) timed with threads 2 -> 1"]
 
 
 def test_missing_numbers_never_count_as_regressions():

@@ -68,6 +68,9 @@ class CaseRun:
 
     def timing(self) -> tuple[dict, list]:
         assert self._time is not None, "timing() before a successful quality()"
+        from bench.measure.reference import reference_seconds
+
+        self.record["reference_seconds"] = reference_seconds()  # the machine's speed right now
         self._guard(lambda: self._time(self.benchmarks))
         return self._finish()
 
