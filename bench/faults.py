@@ -4,7 +4,9 @@ Set ``NORMBENCH_FAULTS`` to ``substring=fault[;substring=fault...]``; a case who
 substring suffers the fault. Faults: ``raise`` (an exception), ``exit`` (``os._exit(3)``),
 ``segfault`` (SIGSEGV), ``kill`` (SIGKILL, as the kernel's OOM killer does), ``oom`` (a hard
 address-space limit just above current use, then an allocation past it), ``hang`` (sleeps forever), ``slow``
-(sleeps 3 s, then runs the case normally: keeps a case in flight for interruption tests). Unset, as in every real run, this does nothing.
+(sleeps 3 s, then runs the case normally: keeps a case in flight for interruption tests),
+``double_steps`` (every timed train and predict step runs twice: a planted 2x slowdown for
+``normbench compare``). Unset, as in every real run, this does nothing.
 """
 
 from __future__ import annotations
@@ -17,13 +19,25 @@ VARIABLE = "NORMBENCH_FAULTS"
 
 
 def inject(case_id: str) -> None:
+    for fault in _faults_for(case_id):
+        _FAULTS[fault]()
+
+
+def step_repeats(case_id: str) -> int:
+    """How many times each timed step runs per call: 2 under ``double_steps``, else 1."""
+    return 2 if "double_steps" in _faults_for(case_id) else 1
+
+
+def _faults_for(case_id: str) -> list[str]:
     spec = os.environ.get(VARIABLE)
     if not spec:
-        return
+        return []
+    found = []
     for item in spec.split(";"):
         substring, _, fault = item.rpartition("=")  # case ids contain "=" themselves
         if substring and substring in case_id:
-            _FAULTS[fault]()
+            found.append(fault)
+    return found
 
 
 def _raise():
@@ -54,4 +68,5 @@ _FAULTS = {
     "oom": _oom,
     "hang": _hang,
     "slow": lambda: time.sleep(3),
+    "double_steps": lambda: None,  # acts in the timing phase: see step_repeats
 }

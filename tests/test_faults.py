@@ -104,3 +104,14 @@ def test_two_runs_started_at_once_get_separate_directories(tmp_path):
         records = [json.loads(line) for line in (run / "cases.jsonl").read_text().splitlines()]
         assert len(records) == 2 and all(r["run_id"] == run.name for r in records)
     assert (results / "latest").resolve() in [r.resolve() for r in runs]
+
+
+def test_double_steps_is_planted_only_in_the_chosen_cases(monkeypatch):
+    from bench import faults
+
+    monkeypatch.setenv(faults.VARIABLE, "batch_size=32=double_steps;other=raise")
+    assert faults.step_repeats("s/batch/batch_size=32/seed=0/cpu") == 2
+    assert faults.step_repeats("s/batch/batch_size=8/seed=0/cpu") == 1
+    faults.inject("s/batch/batch_size=32/seed=0/cpu")  # acts only in the timing phase: no error here
+    monkeypatch.delenv(faults.VARIABLE)
+    assert faults.step_repeats("s/batch/batch_size=32/seed=0/cpu") == 1

@@ -70,8 +70,9 @@ class CaseRun:
         assert self._time is not None, "timing() before a successful quality()"
         from bench.measure.reference import reference_seconds
 
-        self.record["reference_seconds"] = reference_seconds()  # the machine's speed right now
+        before = reference_seconds()  # the machine's speed right around the timing
         self._guard(lambda: self._time(self.benchmarks))
+        self.record["reference_seconds"] = (before + reference_seconds()) / 2
         return self._finish()
 
     def run(self) -> tuple[dict, list]:
