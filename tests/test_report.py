@@ -187,3 +187,21 @@ def test_each_start_of_a_run_says_its_backend_and_where(mixed):
     html = write_report([mixed]).read_text()
     assert "serial, 1 worker(s), 2 thread(s) each, started 2026-11-27T07:00:00+00:00" in html
     assert "ray, 2 worker(s), 1 thread(s) each" in html and "vm/93b8816c (2.0 CPUs, 0 GPUs)" in html
+
+
+def test_no_empty_figures_one_learning_rate_or_no_nan_at_all():
+    def record(eps, lr, seed, nan_rate):
+        return {"case_id": f"e/b/{eps}/{lr}/{seed}", "suite": "e", "normalizer": "batch", "status": "ok",
+                "seed": seed, "epsilon": eps, "learning_rate": lr, "nan_rate": nan_rate, "test_accuracy": 0.9,
+                "axes": {"epsilon": eps, "learning_rate": lr}}
+
+    def heatmaps(records):
+        html = render_report([RunData({"run_id": "e", "suites": [{"name": "e"}]}, records, [])])
+        return [t for t in re.findall(r'<img alt="([^"]+)"', html) if t.startswith("Fraction of non-finite")]
+
+    one_rate = [record(e, 0.1, s, 0.5 if e < 1e-4 else 0.0) for e in (1e-8, 1e-3) for s in (0, 1)]
+    assert heatmaps(one_rate) == []
+    no_nan = [record(e, lr, 0, 0.0) for e in (1e-8, 1e-3) for lr in (0.1, 2.0)]
+    assert heatmaps(no_nan) == []
+    some_nan = [record(e, lr, 0, 0.5 if lr > 1 else 0.0) for e in (1e-8, 1e-3) for lr in (0.1, 2.0)]
+    assert len(heatmaps(some_nan)) == 1

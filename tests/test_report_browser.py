@@ -93,3 +93,17 @@ def test_screenshot(page, tmp_path):
     path = tmp_path / "report.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 50_000
+
+
+def test_the_first_screen_states_the_findings(page):
+    """Answers first: the findings heading and its first sentences are inside the initial viewport,
+    above the environment."""
+    box = page.locator("#findings").bounding_box()
+    assert box is not None and box["y"] < 900
+    first = page.locator("section.finding li").first
+    assert first.is_visible() and first.bounding_box()["y"] < 900
+    assert first.text_content().startswith("Accuracy (inference mode), best against runner-up")
+    assert page.locator("#environment").bounding_box()["y"] > box["y"]
+    # each suite's finding links to its section
+    page.click("section.finding h3 a >> nth=0")
+    assert page.evaluate("location.hash").startswith("#suite-")

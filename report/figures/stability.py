@@ -7,13 +7,13 @@ import pandas as pd
 import seaborn as sns
 
 from report.figures.common import Palette
-from report.frame import is_axis, measured
+from report.frame import is_axis, measured, varying
 
 
 def nan_incidence(frame: pd.DataFrame, colours: Palette):
     """Fraction of non-finite training steps over epsilon x learning rate, one heatmap per normalizer."""
-    if not is_axis(frame, "epsilon"):
-        return None
+    if not is_axis(frame, "epsilon") or not varying(measured(frame), "learning_rate"):
+        return None  # one learning rate: a single column, the summary table says it better
 
     def cells(subset):
         rate = (subset.pivot_table(index="epsilon", columns="learning_rate", values="nan_rate", aggfunc="mean")
@@ -44,7 +44,9 @@ def nan_by_input_scale(frame: pd.DataFrame, colours: Palette):
 
 def _heatmap_per_normalizer(data: pd.DataFrame, colours: Palette, cells, xlabel: str, ylabel: str, title: str):
     """One NaN-rate heatmap (0 to 1) per normalizer label; ``cells(records)`` gives the rate table
-    and its cell annotations."""
+    and its cell annotations. None when every rate is the same (a grid of zeros shows nothing)."""
+    if data["nan_rate"].dropna().nunique() < 2:
+        return None
     labels = sorted(data["normalizer"].unique())
     fig, axes = plt.subplots(1, len(labels), figsize=(3.5 * len(labels) + 1, 3.4), squeeze=False)
     for ax, label in zip(axes[0], labels):
