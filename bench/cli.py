@@ -150,6 +150,11 @@ def cmd_run(args) -> int:
     else:
         suites = load_suites(_suite_paths(args.suites))
         quick = args.quick
+        from bench.suite import expand
+
+        for suite in suites:  # said before anything runs, as normbench check does
+            for line in _setting_warnings(suite, expand(suite, quick)):
+                print(line, file=sys.stderr)
         store = RunStore.create(args.results, execute.run_info(suites, quick))
 
     with _sigterm_as_interrupt():
