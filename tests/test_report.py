@@ -56,7 +56,7 @@ def test_failed_skipped_and_nan_cases_are_listed_with_reasons(html):
 
 
 def test_unreadable_lines_are_reported(html):
-    assert "Records that could not be read" in html and "skipped a broken line" in html
+    assert re.search(r"<h3>\d+ record line\(s\) could not be read</h3>", html) and "skipped a broken line" in html
 
 
 def test_text_is_escaped(html):
@@ -205,3 +205,11 @@ def test_no_empty_figures_one_learning_rate_or_no_nan_at_all():
     assert heatmaps(no_nan) == []
     some_nan = [record(e, lr, 0, 0.5 if lr > 1 else 0.0) for e in (1e-8, 1e-3) for lr in (0.1, 2.0)]
     assert len(heatmaps(some_nan)) == 1
+
+
+def test_many_unreadable_lines_do_not_push_the_findings_off_the_first_screen():
+    problems = [f"cases.jsonl:{n}: skipped a broken line (x)" for n in range(500)]
+    html = render_report([RunData({"run_id": "p", "suites": []}, [], problems)])
+    shown = html[:html.index("<details>")]
+    assert "500 record line(s) could not be read" in shown and shown.count("skipped a broken line") == 3
+    assert "the other 497" in html and html.count("skipped a broken line") == 500
