@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "results stay on this machine")
     run.add_argument("--threads", type=_positive_int, metavar="N",
                      help="TensorFlow threads per worker (default: the CPUs its slot holds; serially, all cores)")
+    run.add_argument("--settle", type=_positive_int, metavar="MAX_SEEDS",
+                     help="after the run, add seeds where an accuracy verdict is still open, up to the "
+                          "seeds the observed spread says would settle it, at most MAX_SEEDS per candidate")
 
     check = commands.add_parser("check", help="validate suite files without running them")
     check.add_argument("suites", nargs="*", help=f"suite files (default: every {DEFAULT_SUITES}/*.yaml)")
@@ -159,6 +162,8 @@ def cmd_run(args) -> int:
 
     with _sigterm_as_interrupt():
         result = execute.run_cases(store, suites, quick, execution=execution)
+        if args.settle and not (result.interrupted or result.error):
+            result = _settle(store, suites, quick, args.settle, execution, result)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items())) or "nothing new"
     if result.error:
         print(f"normbench: error: {result.error}", file=sys.stderr)
@@ -173,6 +178,22 @@ def cmd_run(args) -> int:
 
         print(f"report: {write_report([store])}")
     return 0
+
+
+def _settle(store, suites, quick: bool, max_seeds: int, execution, first):
+    """One round of seeds where verdicts are open (bench.settle); the counts add up."""
+    from bench import execute
+    from bench.settle import settle_cases
+
+    cases = settle_cases(store.load().records, suites, quick, max_seeds)
+    added = execute.plan_extra_cases(store, cases)
+    print(f"normbench: settle: {added} more case(s) for the accuracy verdicts still open (at most "
+          f"{max_seeds} seeds per candidate)", file=sys.stderr)
+    if not added:
+        return first
+    result = execute.run_cases(store, suites, quick, execution=execution)
+    result.counts.update(first.counts)
+    return result
 
 
 @contextmanager

@@ -12,6 +12,7 @@ import pytest
 from bench.cli import main
 from bench.faults import VARIABLE
 from bench.store import RunStore
+from bench.suite import Case
 from tests.conftest import FIXTURES, ROOT
 
 pytestmark = pytest.mark.tensorflow
@@ -137,3 +138,26 @@ def test_a_full_disk_stops_the_run_cleanly_and_resume_completes_it(tmp_path, cap
     benchmarks = json.loads((results / "latest" / "benchmarks.json").read_text())["benchmarks"]
     assert sorted(b["extra_info"]["case_id"] for b in benchmarks) == sorted(2 * list(cpu_records(results)))
     assert store.read_info()["state"] == "complete"
+
+
+def test_settle_runs_the_planned_extra_cases_and_resume_keeps_them(tmp_path, monkeypatch, capsys):
+    """--settle's plan (here: seed 7 of two cases, planted) is run, kept in run.json, not rerun."""
+    import bench.settle
+    from bench.suite import expand, load_suite
+
+    suite = load_suite(TINY)
+    chosen = [c for c in expand(suite) if c.device == "cpu" and c.normalizer == "layer"]
+    planted = [Case.from_dict({**c.to_dict(), "seed": 7, "case_id": c.case_id.replace("seed=0", "seed=7")})
+               for c in chosen]
+    monkeypatch.setattr(bench.settle, "settle_cases", lambda records, suites, quick, max_seeds: planted)
+    results = tmp_path / "results"
+    assert main(["run", TINY, "--results", str(results), "--settle", "5", "--no-report"]) == 0
+    assert f"settle: {len(planted)} more case(s)" in capsys.readouterr().err
+    ids = set(cpu_records(results))
+    assert {c.case_id for c in planted} <= ids and len(ids) == TINY_CPU_CASES + len(planted)
+    info = json.loads((results / "latest" / "run.json").read_text())
+    assert [c["case_id"] for c in info["extra_cases"]] == [c.case_id for c in planted]
+    assert info["state"] == "complete"
+    assert main(["run", "--resume", "latest", "--results", str(results), "--no-report"]) == 0
+    assert "18 cases in 1 suite(s), 18 already recorded" in capsys.readouterr().err
+    assert len(read_records(results)) == 2 * TINY_CPU_CASES + len(planted)  # GPU cases skipped, nothing twice

@@ -4,6 +4,6 @@
 are the two backends; ``in_worker`` is what a worker process of either does with one case.
 """
 
-from bench.execute.runner import Execution, RunResult, run_cases, run_info
+from bench.execute.runner import Execution, RunResult, plan_extra_cases, run_cases, run_info
 
-__all__ = ["Execution", "RunResult", "run_cases", "run_info"]
+__all__ = ["Execution", "RunResult", "plan_extra_cases", "run_cases", "run_info"]

@@ -81,12 +81,14 @@ def interleave(cases: list[Case], seed: int) -> list[Case]:
 
 def run_cases(store: RunStore, suites: Sequence[Suite], quick: bool, stream=None,
               execution: Execution = Execution()) -> RunResult:
-    """Run every case of ``suites`` not yet in ``store``. Ctrl-C (or SIGTERM, which the CLI turns
+    """Run every case of ``suites`` not yet in ``store``, then the extra cases run.json plans
+    (``--settle``: more seeds where verdicts are open). Ctrl-C (or SIGTERM, which the CLI turns
     into it) at any point, TensorFlow's import included, returns with ``interrupted=True`` and the
     run marked so in run.json."""
     driver = _Driver(store, stream or sys.stderr)  # stderr looked up per call: tests swap it
     info = store.read_info()
     cases = interleave([case for suite in suites for case in expand(suite, quick)], info.get("order_seed", 0))
+    cases += interleave(_extra_cases(info), info.get("order_seed", 0))
     try:
         driver.run(cases, len(suites), execution)
     except KeyboardInterrupt:
@@ -94,6 +96,24 @@ def run_cases(store: RunStore, suites: Sequence[Suite], quick: bool, stream=None
     except NormbenchError as exc:  # the results disk refused a write; the workers could not start
         return driver.finish("interrupted", str(exc))
     return driver.finish("complete")
+
+
+def plan_extra_cases(store: RunStore, cases: Sequence[Case]) -> int:
+    """Add ``cases`` to run.json's ``extra_cases`` (kept across resumes); returns how many are new."""
+    planned = store.read_info().get("extra_cases") or []
+    known = {c.get("case_id") for c in planned if isinstance(c, dict)}
+    new = [case.to_dict() for case in cases if case.case_id not in known]
+    if new:
+        store.update_info(extra_cases=[*planned, *new], state="running")
+    return len(new)
+
+
+def _extra_cases(info: dict) -> list[Case]:
+    extra = info.get("extra_cases") or []
+    try:
+        return [Case.from_dict(c) for c in extra]
+    except (TypeError, KeyError, AttributeError) as exc:
+        raise NormbenchError(f"run.json: extra_cases holds something that is not a case ({exc})") from None
 
 
 class _Driver:
