@@ -65,6 +65,20 @@ register_normalizer(NormalizerKind("reference_batch", {
     "center": Param(bool, True),
     "scale": Param(bool, True),
 }, "BatchNorm written in this project from the article's formula (bench/measure/reference_batch_norm.py)"))
+register_normalizer(NormalizerKind("rms", {
+    "epsilon": Param(float, 1e-6, positive, help="added to the mean square (Keras's default 1e-6)"),
+    "implementation": Param(str, "keras", choices=("keras", "reference"),
+                            help="keras.layers.RMSNormalization (Keras 3.9+), or this project's reference"),
+}, "keras.layers.RMSNormalization: features divided by their root mean square, one learned scale, "
+   "no centring (transformers' normalizer)"))
+register_normalizer(NormalizerKind("instance", {
+    "epsilon": EPSILON,
+    "center": Param(bool, True),
+    "scale": Param(bool, True),
+    "implementation": Param(str, "keras", choices=("keras", "reference"),
+                            help="keras.layers.GroupNormalization(groups=-1), or this project's reference"),
+}, "InstanceNorm: each example's each channel over its spatial positions (GroupNorm with one channel "
+   "per group); on an MLP's (batch, features) input every value is alone and the output is beta"))
 register_normalizer(NormalizerKind("none", {}, "no normalization: the baseline"))
 
 DATASETS: dict[str, Mapping[str, Param]] = {

@@ -7,9 +7,11 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
+from bench.errors import ImplementationUnavailable
 from bench.measure.addons import tfa_group_normalization
 from bench.measure.frozen_stats_batch_norm import FrozenStatsBatchNormalization
 from bench.measure.reference_batch_norm import ReferenceBatchNormalization
+from bench.measure.reference_norms import ReferenceInstanceNormalization, ReferenceRMSNormalization
 
 
 def _batch_norm(freeze_stats_after: int = 0, implementation: str = "keras", **options) -> keras.layers.Layer:
@@ -28,8 +30,25 @@ def _group_norm(implementation: str = "keras", **options) -> keras.layers.Layer:
     return keras.layers.GroupNormalization(**options)
 
 
+def _rms_norm(implementation: str = "keras", **options) -> keras.layers.Layer:
+    if implementation == "reference":
+        return ReferenceRMSNormalization(**options)
+    if not hasattr(keras.layers, "RMSNormalization"):
+        raise ImplementationUnavailable(f"keras.layers.RMSNormalization needs Keras 3.9 or later; this stack has "
+                                        f"Keras {keras.__version__}")
+    return keras.layers.RMSNormalization(**options)
+
+
+def _instance_norm(implementation: str = "keras", **options) -> keras.layers.Layer:
+    if implementation == "reference":
+        return ReferenceInstanceNormalization(**options)
+    return keras.layers.GroupNormalization(groups=-1, **options)
+
+
 BUILDERS: dict[str, Callable[..., keras.layers.Layer]] = {
     "batch": _batch_norm,
+    "rms": _rms_norm,
+    "instance": _instance_norm,
     "group": _group_norm,
     "layer": lambda **o: keras.layers.LayerNormalization(**o),
     "reference_batch": lambda **o: ReferenceBatchNormalization(**o),
