@@ -141,6 +141,10 @@ TRAINING: Mapping[str, Param] = {
     "shift_gain": Param(float, -1.0, help="the shifted data is x * shift_gain + shift_offset "
                                           "(the defaults invert [0, 1] images)"),
     "shift_offset": Param(float, 1.0),
+    "precise_bn_samples": Param(int, 0, at_least(0),
+                                help="PreciseBN: after training, recompute BN's statistics as plain averages "
+                                     "over this many training samples and record test_accuracy_precise_bn "
+                                     "(0: off)"),
     "monitor_statistics": Param(bool, False, help="record BN moving and population statistics "
                                                   "after every epoch"),
 }

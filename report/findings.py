@@ -39,7 +39,8 @@ def model_findings(name: str, frame: pd.DataFrame, verdicts: list[Verdict]) -> S
     if not accuracy and not measured(frame).empty:
         findings.sentences.append("One candidate per setting: nothing to compare (a suite with one normalizer "
                                   "can set verdicts.candidates to the grid axis whose values compete).")
-    findings.sentences += _divergence_sentences(frame) + _warning_sentences(frame) + _batch_confound(frame)
+    findings.sentences += (_precise_bn_sentences(frame) + _divergence_sentences(frame) + _warning_sentences(frame)
+                           + _batch_confound(frame))
     # winners by lead, then ties at the highest accuracy (two diverged candidates tie at chance level)
     decided = sorted((v for v in accuracy if v.decided),
                      key=lambda v: (v.decision.outcome != "winner", -abs(v.diff.mean), -v.best_value))
@@ -89,6 +90,25 @@ def _speed_sentence(verdicts: list[Verdict]) -> str:
     text = (f"Training speed, over every timed round: fastest clearly at {len(clear)} of {len(verdicts)} "
             f"setting(s)" + (f": {'; '.join(parts)}" if parts else "") + f"; {ties} tie(s).")
     return text
+
+
+def _precise_bn_sentences(frame: pd.DataFrame) -> list[str]:
+    """What PreciseBN's recomputed statistics changed, per setting, against the moving averages."""
+    data = measured(frame).dropna(subset=["test_accuracy_precise_bn", "test_accuracy"])
+    if data.empty:
+        return []
+    keys = ["device", "normalizer", *[a for a in grid_axes(data) if a not in ("device", "normalizer")]]
+    gains = []
+    for key, group in data.groupby(keys, dropna=False, sort=True):
+        gain = (group["test_accuracy_precise_bn"] - group["test_accuracy"]).mean()
+        gains.append((gain, dict(zip(keys, key if isinstance(key, tuple) else (key,))), group))
+    gains.sort(key=lambda item: -item[0])
+    best_gain, setting, group = gains[0]
+    helped = sum(gain > 0.01 for gain, _, _ in gains)
+    return [f"PreciseBN against the moving averages: better by more than 1 point at {helped} of {len(gains)} "
+            f"setting(s); largest gain {best_gain:+.3f} at {_setting(setting)} (inference accuracy "
+            f"{group['test_accuracy'].mean():.3f} -> {group['test_accuracy_precise_bn'].mean():.3f}; "
+            f"training mode {group['test_accuracy_training_mode'].mean():.3f})."]
 
 
 def _divergence_sentences(frame: pd.DataFrame) -> list[str]:
