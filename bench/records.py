@@ -96,6 +96,14 @@ FIELDS: dict[str, Field] = {
                                     better="lower"),
     "gradient_max_rel_diff": number("that maximum over the largest |Keras gradient|, worst of the three",
                                     better="lower"),
+    "batch_dependence_training": number("kernel check: largest change of one example's output when the "
+                                        "other examples of its batch change, over its largest |output|, "
+                                        "training mode (0 except for BatchNorm)", better="lower"),
+    "batch_dependence_inference": number("the same in inference mode: 0 for every normalizer",
+                                         better="lower"),
+    "xla_max_rel_diff": number("kernel check: output and gradients with jit_compile vs without, on the same "
+                               "input and weights, largest difference over the largest |value|",
+                               better="lower"),
     "fine_tune_bn": text("with fine-tuning: trainable, frozen or frozen_training_mode; else null"),
     "source_accuracy_before": number("with fine-tuning: accuracy on the original data before fine-tuning",
                                      unit="fraction", better="higher"),

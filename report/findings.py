@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bench.metrics import kernel_check_failures
 from report.frame import grid_axes, measured
 from report.layer_tables import LAYER_KEYS
 from report.verdicts import Verdict
@@ -39,8 +40,8 @@ def model_findings(name: str, frame: pd.DataFrame, verdicts: list[Verdict]) -> S
     if not accuracy and not measured(frame).empty:
         findings.sentences.append("One candidate per setting: nothing to compare (a suite with one normalizer "
                                   "can set verdicts.candidates to the grid axis whose values compete).")
-    findings.sentences += (_precise_bn_sentences(frame) + _divergence_sentences(frame) + _warning_sentences(frame)
-                           + _batch_confound(frame))
+    findings.sentences += (_kernel_sentences(frame) + _precise_bn_sentences(frame) + _divergence_sentences(frame)
+                           + _warning_sentences(frame) + _batch_confound(frame))
     # winners by lead, then ties at the highest accuracy (two diverged candidates tie at chance level)
     decided = sorted((v for v in accuracy if v.decided),
                      key=lambda v: (v.decision.outcome != "winner", -abs(v.diff.mean), -v.best_value))
@@ -156,9 +157,22 @@ def _batch_confound(frame: pd.DataFrame) -> list[str]:
             f"training length; compare normalizers within one batch size."]
 
 
+def _kernel_sentences(frame: pd.DataFrame) -> list[str]:
+    """Cases whose kernel checks fail (bench.measure.kernel_checks.flags), named."""
+    failing = []
+    for _, row in frame.iterrows():
+        problems = kernel_check_failures({key: (None if pd.isna(value) else value) if not isinstance(value, (list, dict)) else value
+                          for key, value in row.items()})
+        failing += [f"{row['case_id']}: {problem}" for problem in problems]
+    if not failing:
+        return []
+    return [f"Kernel checks failed in {len(failing)} case(s): {_listed(failing, 3)}."]
+
+
 def layer_findings(name: str, frame: pd.DataFrame) -> SuiteFindings:
     """Each layer's time relative to BatchNorm's at the same setting, as a range over settings."""
     findings = SuiteFindings(name)
+    findings.sentences += _kernel_sentences(frame)
     data = measured(frame)
     if data.empty or not (data["kind"] == "batch").any():
         findings.sentences.append("No BatchNorm baseline measured yet.")

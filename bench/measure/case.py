@@ -15,6 +15,7 @@ from bench.data import Dataset
 from bench.measure import compat
 from bench.measure.fine_tuning import prepare_batch_norm
 from bench.measure.implementations import compare_with_keras
+from bench.measure.kernel_checks import record_checks
 from bench.measure.models import build_model
 from bench.measure.precise_bn import bessel_corrected, precise_bn_accuracy
 from bench.measure.statistics_monitor import StatisticsMonitor
@@ -44,6 +45,7 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
     training = case.training
     if case.normalizer_options.get("implementation", "keras") != "keras":
         record.update(compare_with_keras(case.kind, case.normalizer_options, case.seed))
+    record_checks(record, case.kind, case.normalizer_options, training["precision"])
     keras.utils.set_random_seed(case.seed)
     compat.set_dtype_policy(training["precision"])
     try:
