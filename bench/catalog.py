@@ -34,6 +34,18 @@ def register_normalizer(kind: NormalizerKind) -> NormalizerKind:
     return kind
 
 
+# Batch Renormalization options, shared by the Keras BN and the reference BN (the paper's final
+# clipping values; Keras 3.14+ and TF-Keras 2 both implement it).
+RENORM = {
+    "renorm": Param(bool, False, help="Batch Renormalization (Ioffe, 2017): batch statistics corrected "
+                                      "towards the moving ones by r and d in training"),
+    "renorm_rmax": Param(float, 3.0, at_least(1.0), help="r is clipped to [1/rmax, rmax] (the paper's final 3)"),
+    "renorm_dmax": Param(float, 5.0, at_least(0.0), help="d is clipped to [-dmax, dmax] (the paper's final 5)"),
+    "renorm_momentum": Param(float, 0.99, in_unit_interval,
+                             help="Keras: decay of the statistics r and d are computed from (the paper and the "
+                                  "reference BN use momentum for both)"),
+}
+
 register_normalizer(NormalizerKind("batch", {
     "momentum": Param(float, 0.99, in_unit_interval, help="moving-average decay (Keras default 0.99)"),
     "epsilon": EPSILON,
@@ -44,6 +56,7 @@ register_normalizer(NormalizerKind("batch", {
                                      "and stops updating them (0: never)"),
     "implementation": Param(str, "keras", choices=("keras", "reference"),
                             help="keras.layers.BatchNormalization, or this project's reference BN"),
+    **RENORM,
 }, "keras.layers.BatchNormalization: batch statistics in training, moving averages in inference"))
 register_normalizer(NormalizerKind("group", {
     "groups": Param(int, 4, at_least(1), help="must divide every normalized layer's width"),
@@ -64,6 +77,7 @@ register_normalizer(NormalizerKind("reference_batch", {
     "epsilon": EPSILON,
     "center": Param(bool, True),
     "scale": Param(bool, True),
+    **RENORM,
 }, "BatchNorm written in this project from the article's formula (bench/measure/reference_batch_norm.py)"))
 register_normalizer(NormalizerKind("rms", {
     "epsilon": Param(float, 1e-6, positive, help="added to the mean square (Keras's default 1e-6)"),

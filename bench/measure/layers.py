@@ -14,7 +14,15 @@ from bench.measure.reference_batch_norm import ReferenceBatchNormalization
 from bench.measure.reference_norms import ReferenceInstanceNormalization, ReferenceRMSNormalization
 
 
-def _batch_norm(freeze_stats_after: int = 0, implementation: str = "keras", **options) -> keras.layers.Layer:
+def _batch_norm(freeze_stats_after: int = 0, implementation: str = "keras", renorm: bool = False,
+                renorm_rmax: float = 3.0, renorm_dmax: float = 5.0, renorm_momentum: float = 0.99,
+                **options) -> keras.layers.Layer:
+    if renorm:
+        if implementation == "reference":
+            return ReferenceBatchNormalization(renorm=True, renorm_rmax=renorm_rmax, renorm_dmax=renorm_dmax,
+                                               renorm_momentum=renorm_momentum, **options)
+        options.update(renorm=True, renorm_momentum=renorm_momentum,
+                       renorm_clipping={"rmax": renorm_rmax, "rmin": 1 / renorm_rmax, "dmax": renorm_dmax})
     if implementation == "reference":
         if freeze_stats_after:
             raise ValueError("freeze_stats_after is implemented for the Keras BatchNorm only")
