@@ -78,3 +78,12 @@ def test_a_check_that_cannot_run_is_a_warning(monkeypatch):
     record = {"warnings": []}
     kernel_checks.record_checks(record, "layer", {}, "float32")
     assert record["warnings"] == ["kernel checks could not run: RuntimeError: no XLA"]
+
+
+def test_stateful_training_calls_do_not_fake_an_xla_disagreement():
+    """Renorm's training output reads statistics its previous call moved: both compilations must
+    start from the same state, or every renorm case would be flagged."""
+    from bench.measure.kernel_checks import run_checks
+
+    result = run_checks("batch", {"renorm": True, "renorm_momentum": 0.9, "momentum": 0.9})
+    assert result["xla_max_rel_diff"] < 1e-4

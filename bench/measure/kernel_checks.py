@@ -31,7 +31,9 @@ def batch_dependence(layer, x: np.ndarray, training: bool) -> float:
     """max |f(x)[0] - f(x')[0]| / max |f(x)[0]| where x' keeps example 0 and redraws the others."""
     others = np.random.default_rng(7).normal(5.0, 4.0, x.shape).astype(x.dtype)
     others[0] = x[0]
+    state = _snapshot(layer)
     first = np.asarray(layer(tf.constant(x), training=training)[0], np.float64)
+    _restore(layer, state)  # a training call moves statistics (renorm's r and d read them)
     second = np.asarray(layer(tf.constant(others), training=training)[0], np.float64)
     return float(np.max(np.abs(first - second)) / max(float(np.max(np.abs(first))), 1e-30))
 
@@ -49,7 +51,9 @@ def xla_difference(layer, x: np.ndarray, training: bool) -> float:
         return [y, *grads]
 
     inputs = tf.constant(x)
+    state = _snapshot(layer)
     plain = tf.function(step)(inputs)
+    _restore(layer, state)  # both calls start from the same statistics
     compiled = tf.function(step, jit_compile=True)(inputs)
     worst = 0.0
     for a, b in zip(plain, compiled):
@@ -58,6 +62,15 @@ def xla_difference(layer, x: np.ndarray, training: bool) -> float:
             return float("inf")
         worst = max(worst, float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(a))), 1e-30)))
     return worst
+
+
+def _snapshot(layer) -> list:
+    return [w.numpy() for w in layer.non_trainable_weights]
+
+
+def _restore(layer, state: list) -> None:
+    for weight, value in zip(layer.non_trainable_weights, state):
+        weight.assign(value)
 
 
 def run_checks(kind: str, options: dict, dtype: str = "float32", layer_factory=None) -> dict:
