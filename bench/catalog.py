@@ -178,6 +178,8 @@ QUICK_TIMING = {"min_rounds": 2, "max_time": 0.02, "warmup_rounds": 1}
 VERDICTS: Mapping[str, Param] = {
     "candidates": Param(str, "normalizer", help="what competes at each setting: the normalizers, or the "
                                                 "values of one grid axis (e.g. fine_tune_bn)"),
+    "baseline": Param(str, "", help="a candidate every other one is also compared with at each setting "
+                                    "(e.g. batch, to ask whether renorm beats it); empty: none"),
     "accuracy": Param(float, 0.01, in_unit_interval,
                       help="accuracy difference (a fraction: 0.01 = 1 point) within which two settings tie"),
     "throughput": Param(float, 0.05, in_unit_interval,

@@ -37,6 +37,7 @@ def model_findings(name: str, frame: pd.DataFrame, verdicts: list[Verdict]) -> S
         findings.sentences += _accuracy_sentences(accuracy)
     if speed:
         findings.sentences.append(_speed_sentence(speed))
+    findings.sentences += _baseline_sentences([v for v in verdicts if v.metric == "accuracy vs baseline"])
     if not accuracy and not measured(frame).empty:
         findings.sentences.append("One candidate per setting: nothing to compare (a suite with one normalizer "
                                   "can set verdicts.candidates to the grid axis whose values compete).")
@@ -78,6 +79,27 @@ def _accuracy_sentences(verdicts: list[Verdict]) -> list[str]:
         else:
             text += "The leads are too small for any affordable seed count to settle."
         sentences.append(text)
+    return sentences
+
+
+def _baseline_sentences(verdicts: list[Verdict]) -> list[str]:
+    """Per candidate, against the suite's baseline: where it is better, worse, tied, open."""
+    sentences = []
+    for label in dict.fromkeys(v.best for v in verdicts):
+        mine = [v for v in verdicts if v.best == label]
+        better = [v for v in mine if v.decision.outcome == "winner" and v.diff.mean > 0]
+        worse = [v for v in mine if v.decision.outcome == "winner" and v.diff.mean < 0]
+        ties = sum(v.decision.outcome == "tie" for v in mine)
+        parts = []
+        for name, group in (("better", better), ("worse", worse)):
+            if group:
+                leads = ", ".join(f"{_setting(v.setting)} ({v.diff.mean:+.3f})" for v in group[:LISTED])
+                more = f" and {len(group) - LISTED} more" if len(group) > LISTED else ""
+                parts.append(f"clearly {name} at {len(group)} ({leads}{more})")
+        parts.append(f"tied at {ties}")
+        parts.append(f"open at {len(mine) - len(better) - len(worse) - ties}")
+        sentences.append(f"{label} against {mine[0].runner_up}, accuracy over {len(mine)} setting(s): "
+                         + "; ".join(parts) + ".")
     return sentences
 
 
