@@ -34,6 +34,18 @@ def register_normalizer(kind: NormalizerKind) -> NormalizerKind:
     return kind
 
 
+# Batch Renormalization options, shared by the Keras BN and the reference BN (the paper's final
+# clipping values; Keras 3.14+ and TF-Keras 2 both implement it).
+RENORM = {
+    "renorm": Param(bool, False, help="Batch Renormalization (Ioffe, 2017): batch statistics corrected "
+                                      "towards the moving ones by r and d in training"),
+    "renorm_rmax": Param(float, 3.0, at_least(1.0), help="r is clipped to [1/rmax, rmax] (the paper's final 3)"),
+    "renorm_dmax": Param(float, 5.0, at_least(0.0), help="d is clipped to [-dmax, dmax] (the paper's final 5)"),
+    "renorm_momentum": Param(float, 0.99, in_unit_interval,
+                             help="Keras: decay of the statistics r and d are computed from (the paper and the "
+                                  "reference BN use momentum for both)"),
+}
+
 register_normalizer(NormalizerKind("batch", {
     "momentum": Param(float, 0.99, in_unit_interval, help="moving-average decay (Keras default 0.99)"),
     "epsilon": EPSILON,
@@ -44,6 +56,7 @@ register_normalizer(NormalizerKind("batch", {
                                      "and stops updating them (0: never)"),
     "implementation": Param(str, "keras", choices=("keras", "reference"),
                             help="keras.layers.BatchNormalization, or this project's reference BN"),
+    **RENORM,
 }, "keras.layers.BatchNormalization: batch statistics in training, moving averages in inference"))
 register_normalizer(NormalizerKind("group", {
     "groups": Param(int, 4, at_least(1), help="must divide every normalized layer's width"),
@@ -64,7 +77,22 @@ register_normalizer(NormalizerKind("reference_batch", {
     "epsilon": EPSILON,
     "center": Param(bool, True),
     "scale": Param(bool, True),
+    **RENORM,
 }, "BatchNorm written in this project from the article's formula (bench/measure/reference_batch_norm.py)"))
+register_normalizer(NormalizerKind("rms", {
+    "epsilon": Param(float, 1e-6, positive, help="added to the mean square (Keras's default 1e-6)"),
+    "implementation": Param(str, "keras", choices=("keras", "reference"),
+                            help="keras.layers.RMSNormalization (Keras 3.9+), or this project's reference"),
+}, "keras.layers.RMSNormalization: features divided by their root mean square, one learned scale, "
+   "no centring (transformers' normalizer)"))
+register_normalizer(NormalizerKind("instance", {
+    "epsilon": EPSILON,
+    "center": Param(bool, True),
+    "scale": Param(bool, True),
+    "implementation": Param(str, "keras", choices=("keras", "reference"),
+                            help="keras.layers.GroupNormalization(groups=-1), or this project's reference"),
+}, "InstanceNorm: each example's each channel over its spatial positions (GroupNorm with one channel "
+   "per group); on an MLP's (batch, features) input every value is alone and the output is beta"))
 register_normalizer(NormalizerKind("none", {}, "no normalization: the baseline"))
 
 DATASETS: dict[str, Mapping[str, Param]] = {
@@ -127,6 +155,10 @@ TRAINING: Mapping[str, Param] = {
     "shift_gain": Param(float, -1.0, help="the shifted data is x * shift_gain + shift_offset "
                                           "(the defaults invert [0, 1] images)"),
     "shift_offset": Param(float, 1.0),
+    "precise_bn_samples": Param(int, 0, at_least(0),
+                                help="PreciseBN: after training, recompute BN's statistics as plain averages "
+                                     "over this many training samples and record test_accuracy_precise_bn "
+                                     "(0: off)"),
     "monitor_statistics": Param(bool, False, help="record BN moving and population statistics "
                                                   "after every epoch"),
 }
@@ -146,6 +178,8 @@ QUICK_TIMING = {"min_rounds": 2, "max_time": 0.02, "warmup_rounds": 1}
 VERDICTS: Mapping[str, Param] = {
     "candidates": Param(str, "normalizer", help="what competes at each setting: the normalizers, or the "
                                                 "values of one grid axis (e.g. fine_tune_bn)"),
+    "baseline": Param(str, "", help="a candidate every other one is also compared with at each setting "
+                                    "(e.g. batch, to ask whether renorm beats it); empty: none"),
     "accuracy": Param(float, 0.01, in_unit_interval,
                       help="accuracy difference (a fraction: 0.01 = 1 point) within which two settings tie"),
     "throughput": Param(float, 0.05, in_unit_interval,

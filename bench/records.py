@@ -80,6 +80,13 @@ FIELDS: dict[str, Field] = {
                         "beyond the last training step); empty when none"),
     "test_accuracy": number("test accuracy in inference mode (training=False, moving averages)",
                             unit="fraction", better="higher"),
+    "test_accuracy_precise_bn": number("with precise_bn_samples: inference-mode test accuracy after "
+                                       "PreciseBN recomputed BN's statistics (the moving averages are "
+                                       "restored afterwards)", unit="fraction", better="higher"),
+    "precise_bn_samples_used": integer("training samples PreciseBN averaged over (whole batches); null when off",
+                                  unit="examples"),
+    "precise_bn_bessel": boolean("whether PreciseBN's averaged batch variances were unbiased (n-1): the "
+                                 "Keras 2 fused kernel's choice; Keras 3 averages the biased ones"),
     "test_accuracy_training_mode": number("test accuracy called with training=True (batch statistics)",
                                           unit="fraction", better="higher"),
     "output_max_abs_diff": number("non-Keras implementations: max |output - Keras output| on the same input "
@@ -89,6 +96,14 @@ FIELDS: dict[str, Field] = {
                                     better="lower"),
     "gradient_max_rel_diff": number("that maximum over the largest |Keras gradient|, worst of the three",
                                     better="lower"),
+    "batch_dependence_training": number("kernel check: largest change of one example's output when the "
+                                        "other examples of its batch change, over its largest |output|, "
+                                        "training mode (0 except for BatchNorm)", better="lower"),
+    "batch_dependence_inference": number("the same in inference mode: 0 for every normalizer",
+                                         better="lower"),
+    "xla_max_rel_diff": number("kernel check: output and gradients with jit_compile vs without, on the same "
+                               "input and weights, largest difference over the largest |value|",
+                               better="lower"),
     "fine_tune_bn": text("with fine-tuning: trainable, frozen or frozen_training_mode; else null"),
     "source_accuracy_before": number("with fine-tuning: accuracy on the original data before fine-tuning",
                                      unit="fraction", better="higher"),

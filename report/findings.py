@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bench.metrics import kernel_check_failures
 from report.frame import grid_axes, measured
 from report.layer_tables import LAYER_KEYS
 from report.verdicts import Verdict
@@ -36,10 +37,12 @@ def model_findings(name: str, frame: pd.DataFrame, verdicts: list[Verdict]) -> S
         findings.sentences += _accuracy_sentences(accuracy)
     if speed:
         findings.sentences.append(_speed_sentence(speed))
+    findings.sentences += _baseline_sentences([v for v in verdicts if v.metric == "accuracy vs baseline"])
     if not accuracy and not measured(frame).empty:
         findings.sentences.append("One candidate per setting: nothing to compare (a suite with one normalizer "
                                   "can set verdicts.candidates to the grid axis whose values compete).")
-    findings.sentences += _divergence_sentences(frame) + _warning_sentences(frame) + _batch_confound(frame)
+    findings.sentences += (_kernel_sentences(frame) + _precise_bn_sentences(frame) + _divergence_sentences(frame)
+                           + _warning_sentences(frame) + _batch_confound(frame))
     # winners by lead, then ties at the highest accuracy (two diverged candidates tie at chance level)
     decided = sorted((v for v in accuracy if v.decided),
                      key=lambda v: (v.decision.outcome != "winner", -abs(v.diff.mean), -v.best_value))
@@ -79,6 +82,27 @@ def _accuracy_sentences(verdicts: list[Verdict]) -> list[str]:
     return sentences
 
 
+def _baseline_sentences(verdicts: list[Verdict]) -> list[str]:
+    """Per candidate, against the suite's baseline: where it is better, worse, tied, open."""
+    sentences = []
+    for label in dict.fromkeys(v.best for v in verdicts):
+        mine = [v for v in verdicts if v.best == label]
+        better = [v for v in mine if v.decision.outcome == "winner" and v.diff.mean > 0]
+        worse = [v for v in mine if v.decision.outcome == "winner" and v.diff.mean < 0]
+        ties = sum(v.decision.outcome == "tie" for v in mine)
+        parts = []
+        for name, group in (("better", better), ("worse", worse)):
+            if group:
+                leads = ", ".join(f"{_setting(v.setting)} ({v.diff.mean:+.3f})" for v in group[:LISTED])
+                more = f" and {len(group) - LISTED} more" if len(group) > LISTED else ""
+                parts.append(f"clearly {name} at {len(group)} ({leads}{more})")
+        parts.append(f"tied at {ties}")
+        parts.append(f"open at {len(mine) - len(better) - len(worse) - ties}")
+        sentences.append(f"{label} against {mine[0].runner_up}, accuracy over {len(mine)} setting(s): "
+                         + "; ".join(parts) + ".")
+    return sentences
+
+
 def _speed_sentence(verdicts: list[Verdict]) -> str:
     clear = [v for v in verdicts if v.decision.outcome == "winner"]
     ties = sum(v.decision.outcome == "tie" for v in verdicts)
@@ -89,6 +113,25 @@ def _speed_sentence(verdicts: list[Verdict]) -> str:
     text = (f"Training speed, over every timed round: fastest clearly at {len(clear)} of {len(verdicts)} "
             f"setting(s)" + (f": {'; '.join(parts)}" if parts else "") + f"; {ties} tie(s).")
     return text
+
+
+def _precise_bn_sentences(frame: pd.DataFrame) -> list[str]:
+    """What PreciseBN's recomputed statistics changed, per setting, against the moving averages."""
+    data = measured(frame).dropna(subset=["test_accuracy_precise_bn", "test_accuracy"])
+    if data.empty:
+        return []
+    keys = ["device", "normalizer", *[a for a in grid_axes(data) if a not in ("device", "normalizer")]]
+    gains = []
+    for key, group in data.groupby(keys, dropna=False, sort=True):
+        gain = (group["test_accuracy_precise_bn"] - group["test_accuracy"]).mean()
+        gains.append((gain, dict(zip(keys, key if isinstance(key, tuple) else (key,))), group))
+    gains.sort(key=lambda item: -item[0])
+    best_gain, setting, group = gains[0]
+    helped = sum(gain > 0.01 for gain, _, _ in gains)
+    return [f"PreciseBN against the moving averages: better by more than 1 point at {helped} of {len(gains)} "
+            f"setting(s); largest gain {best_gain:+.3f} at {_setting(setting)} (inference accuracy "
+            f"{group['test_accuracy'].mean():.3f} -> {group['test_accuracy_precise_bn'].mean():.3f}; "
+            f"training mode {group['test_accuracy_training_mode'].mean():.3f})."]
 
 
 def _divergence_sentences(frame: pd.DataFrame) -> list[str]:
@@ -136,9 +179,22 @@ def _batch_confound(frame: pd.DataFrame) -> list[str]:
             f"training length; compare normalizers within one batch size."]
 
 
+def _kernel_sentences(frame: pd.DataFrame) -> list[str]:
+    """Cases whose kernel checks fail (bench.measure.kernel_checks.flags), named."""
+    failing = []
+    for _, row in frame.iterrows():
+        problems = kernel_check_failures({key: (None if pd.isna(value) else value) if not isinstance(value, (list, dict)) else value
+                          for key, value in row.items()})
+        failing += [f"{row['case_id']}: {problem}" for problem in problems]
+    if not failing:
+        return []
+    return [f"Kernel checks failed in {len(failing)} case(s): {_listed(failing, 3)}."]
+
+
 def layer_findings(name: str, frame: pd.DataFrame) -> SuiteFindings:
     """Each layer's time relative to BatchNorm's at the same setting, as a range over settings."""
     findings = SuiteFindings(name)
+    findings.sentences += _kernel_sentences(frame)
     data = measured(frame)
     if data.empty or not (data["kind"] == "batch").any():
         findings.sentences.append("No BatchNorm baseline measured yet.")

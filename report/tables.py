@@ -19,7 +19,7 @@ RECORD_COLUMNS = [
 # Columns a suite's summary shows only when its records hold them (fine-tuning, divergence).
 OPTIONAL_ACCURACIES = [
     ("source_accuracy_before", "acc original, before"), ("target_accuracy_before", "acc shifted, before"),
-    ("source_accuracy_after", "acc original, after"),
+    ("source_accuracy_after", "acc original, after"), ("test_accuracy_precise_bn", "acc PreciseBN"),
 ]
 
 

@@ -46,7 +46,7 @@ class Verdict:
     def verdict_text(self) -> str:
         if self.runner_up is None:
             return "only candidate"
-        margin = f"±{self.margin * 100:g} points" if self.metric == "accuracy" else f"±{self.margin:.0%}"
+        margin = f"±{self.margin * 100:g} points" if self.metric != "throughput" else f"±{self.margin:.0%}"
         return self.decision.text(margin)
 
     def effect_text(self) -> str:
@@ -54,14 +54,14 @@ class Verdict:
         if self.runner_up is None or self.diff is None:
             return ""
         d = self.diff
-        if self.metric == "accuracy":
+        if self.metric != "throughput":
             interval = "" if math.isnan(d.low95) else f" [{d.low95:+.3f}, {d.high95:+.3f}]"
             return f"{d.mean:+.3f}{interval} over {self.runner_up}"
         interval = "" if math.isnan(d.low95) else f" [{math.exp(d.low95):.2f}, {math.exp(d.high95):.2f}]"
         return f"{math.exp(d.mean):.2f}x{interval} {self.runner_up}"
 
     def best_text(self) -> str:
-        value = f"{self.best_value:.3f}" if self.metric == "accuracy" else f"{self.best_value:,.0f}"
+        value = f"{self.best_value:.3f}" if self.metric != "throughput" else f"{self.best_value:,.0f}"
         return f"{self.best} ({value})"
 
 
@@ -82,11 +82,33 @@ def setting_verdicts(frame: pd.DataFrame, rounds: Rounds | None = None,
         data = data.assign(candidate=data.apply(lambda row: _label(row, specific), axis=1))
         keys = ["device", *shared]
     verdicts = []
+    baseline = margins.get("baseline") or ""
+    if baseline and axis != "normalizer":
+        baseline = f"{axis}={baseline}"
     for key, group in data.groupby(keys, dropna=False, sort=True):
         setting = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
         verdicts.append(_accuracy_verdict(setting, group, margins["accuracy"]))
         verdicts.append(_throughput_verdict(setting, group, rounds or {}, margins["throughput"]))
+        if baseline:
+            verdicts += _against_baseline(setting, group, baseline, margins["accuracy"])
     return [v for v in verdicts if v is not None]
+
+
+def _against_baseline(setting: dict, group: pd.DataFrame, baseline: str, margin: float) -> list[Verdict]:
+    """Every other candidate's accuracy minus the baseline's (a label like ``batch`` also matches
+    ``batch (momentum=0.9)``), seed-paired: metric ``accuracy vs baseline``."""
+    by_candidate = {label: _by_seed(sub, "test_accuracy") for label, sub in group.groupby("candidate")}
+    base = [label for label in by_candidate if label == baseline or label.startswith(f"{baseline} (")]
+    if len(base) != 1 or not by_candidate[base[0]]:
+        return []
+    found = []
+    for label, seeds in by_candidate.items():
+        if label == base[0] or not seeds:
+            continue
+        diff = difference(seeds, by_candidate[base[0]])
+        found.append(Verdict(setting, "accuracy vs baseline", label, _mean(seeds), base[0], diff,
+                             decide(diff, margin), margin))
+    return found
 
 
 def suite_verdicts(frame: pd.DataFrame, rounds: Rounds | None = None,
@@ -99,7 +121,7 @@ def suite_verdicts(frame: pd.DataFrame, rounds: Rounds | None = None,
     header = [*keys, "best accuracy", "lead [95% interval]", "verdict", "fastest training (samples/s)",
               "speed-up [95% interval]", "verdict "]
     rows: dict[tuple, list[str]] = {}
-    for v in verdicts:
+    for v in (v for v in verdicts if v.metric in ("accuracy", "throughput")):
         row = rows.setdefault(tuple(v.setting.values()), [_fmt_key(k) for k in v.setting.values()] + [""] * 6)
         offset = len(keys) + (0 if v.metric == "accuracy" else 3)
         row[offset:offset + 3] = [v.best_text(), v.effect_text(), v.verdict_text()]

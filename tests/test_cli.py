@@ -20,6 +20,18 @@ def test_check_defaults_to_the_shipped_suites(monkeypatch, capsys):
     assert main(["check", "--quick"]) == 0
     out = capsys.readouterr().out
     assert "suites/batch_size.yaml: ok" in out and "(quick)" in out
+    assert "warning" not in out  # every shipped setting can take effect
+    assert main(["check"]) == 0 and "warning" not in capsys.readouterr().out
+
+
+def test_check_warns_once_per_setting_that_cannot_take_effect(write_suite, capsys):
+    path = write_suite("name: f\nnormalizers: {frozen: {kind: batch, freeze_stats_after: 300}}\n"
+                       "training: {epochs: 6}\ngrid: {batch_size: [16, 32]}\nseeds: [0, 1]\n")
+    assert main(["check", str(path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    # 1347 training examples: batch 16 runs 6 x 84 = 504 steps (fine), batch 32 runs 6 x 42 = 252
+    assert lines[1:] == [f"{path}: warning: frozen at batch_size=32: freeze_stats_after=300 is not before the "
+                         "last of the 252 training steps: the statistics never freeze, so this is plain BatchNorm"]
 
 
 def test_bad_suite_is_one_line_exit_2_and_nothing_runs(write_suite, tmp_path):

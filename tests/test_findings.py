@@ -63,3 +63,43 @@ def test_layer_findings_give_the_range_against_batchnorm():
                            layer("batch", "batch", "b", 0.004), layer("group", "group", "b", 0.002)])
     assert layer_findings("l", frame).sentences == [
         "group takes 0.50x-2.00x BatchNorm's time (median 1.25x) over 2 setting(s); slower than BN at 1."]
+
+
+def test_precise_bn_gain_is_stated():
+    records = []
+    for momentum, ema in ((0.9, 0.95), (0.99, 0.10)):
+        for s in range(2):
+            r = record("batch", 32, s, ema)
+            r.update(case_id=f"p/{momentum}/{s}", momentum=momentum, axes={"momentum": momentum},
+                     test_accuracy_precise_bn=0.95, test_accuracy_training_mode=0.96)
+            records.append(r)
+    text = " ".join(findings_of(records).sentences)
+    assert ("PreciseBN against the moving averages: better by more than 1 point at 1 of 2 setting(s); largest "
+            "gain +0.850 at normalizer=batch, momentum=0.99 (inference accuracy 0.100 -> 0.950; training mode "
+            "0.960).") in text
+
+
+def test_each_candidate_is_judged_against_the_baseline():
+    records = []
+    for batch in (4, 32):
+        for s in range(3):
+            records.append(record("batch", batch, s, 0.80 + 0.01 * s))
+            r = record("renorm", batch, s, (0.90 if batch == 4 else 0.80) + 0.01 * s)
+            records.append(r)
+            records.append(record("group", batch, s, 0.70 + 0.01 * s))
+    frame = records_frame(records)
+    verdicts = setting_verdicts(frame, options={"baseline": "batch"})
+    text = " ".join(model_findings("s", frame, verdicts).sentences)
+    assert ("renorm against batch, accuracy over 2 setting(s): clearly better at 1 (batch_size=4 (+0.100)); "
+            "tied at 1; open at 0.") in text
+    assert "group against batch, accuracy over 2 setting(s): clearly worse at 2" in text
+
+
+def test_a_baseline_must_be_a_candidate(write_suite):
+    import pytest
+
+    from bench.errors import SuiteError
+    from bench.suite import load_suite
+
+    with pytest.raises(SuiteError, match=r"verdicts.baseline: must be one of the candidates \(batch, layer\)"):
+        load_suite(write_suite("name: b\nnormalizers: {batch: {}, layer: {}}\nverdicts: {baseline: rms}\n"))

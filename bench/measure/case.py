@@ -15,7 +15,9 @@ from bench.data import Dataset
 from bench.measure import compat
 from bench.measure.fine_tuning import prepare_batch_norm
 from bench.measure.implementations import compare_with_keras
+from bench.measure.kernel_checks import record_checks
 from bench.measure.models import build_model
+from bench.measure.precise_bn import bessel_corrected, precise_bn_accuracy
 from bench.measure.statistics_monitor import StatisticsMonitor
 from bench.measure.throughput import time_calls
 from bench.measure.training import Trainer, make_optimizer
@@ -43,6 +45,7 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
     training = case.training
     if case.normalizer_options.get("implementation", "keras") != "keras":
         record.update(compare_with_keras(case.kind, case.normalizer_options, case.seed))
+    record_checks(record, case.kind, case.normalizer_options, training["precision"])
     keras.utils.set_random_seed(case.seed)
     compat.set_dtype_policy(training["precision"])
     try:
@@ -58,7 +61,7 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
                 trainer, dataset, tuning_losses = _fine_tune(case, trainer, dataset, record)
                 losses = np.concatenate([losses, tuning_losses])
             record["train_seconds"] = time.perf_counter() - started
-            _evaluate(trainer, dataset, record)
+            _evaluate(trainer, dataset, record, case)
             record.update(
                 steps=int(losses.size), nan_rate=metrics.nan_rate(losses),
                 first_nan_step=metrics.first_nonfinite_step(losses), final_loss=metrics.final_loss(losses),
@@ -87,10 +90,19 @@ def _device(case) -> str:
     return "/GPU:0" if case.device == "gpu" else "/CPU:0"
 
 
-def _evaluate(trainer: Trainer, dataset: Dataset, record: dict) -> None:
+def _evaluate(trainer: Trainer, dataset: Dataset, record: dict, case) -> None:
+    """Inference mode, then PreciseBN (restores the moving averages), then training mode last: it
+    moves the moving averages."""
     eval_batch = record["eval_batch_size"]
     record["test_accuracy"] = metrics.accuracy(trainer.predict(dataset.x_test, eval_batch, False),
                                                dataset.y_test)
+    samples = case.training["precise_bn_samples"]
+    if samples:
+        accuracy, used = precise_bn_accuracy(trainer, dataset.x_train, (dataset.x_test, dataset.y_test), samples,
+                                             case.training["batch_size"], eval_batch, case.seed)
+        if accuracy is not None:
+            record.update(test_accuracy_precise_bn=accuracy, precise_bn_samples_used=used,
+                          precise_bn_bessel=bessel_corrected())
     record["test_accuracy_training_mode"] = metrics.accuracy(
         trainer.predict(dataset.x_test, eval_batch, True), dataset.y_test)
 

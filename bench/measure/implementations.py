@@ -1,9 +1,10 @@
 """Two implementations of one normalizer, compared on the same input and the same weights.
 
 Used for ``implementation: tfa`` (tensorflow-addons' GroupNormalization) and ``implementation:
-reference`` (the article's BatchNorm): each is checked against the Keras layer of the same kind,
-in training mode, on a fixed random NHWC batch, for the forward output and for the gradients with
-respect to the input, gamma and beta. Differences are reported as the maximum absolute difference
+reference`` (the article's BatchNorm, the papers' RMSNorm and InstanceNorm): each is checked against
+the Keras layer of the same kind, in training mode, on a fixed random NHWC batch, for the forward
+output and for the gradients with respect to the input and the layer's weights (gamma and beta, or
+RMSNorm's scale). Differences are reported as the maximum absolute difference
 and that maximum over the largest magnitude of the Keras result (a norm-wise relative difference
 that does not blow up where the Keras value is near zero).
 """
@@ -24,16 +25,17 @@ def compare_with_keras(kind: str, options: dict, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     x = tf.constant(rng.normal(2.0, 3.0, shape).astype("float32"))
     upstream = tf.constant(rng.normal(0.0, 1.0, shape).astype("float32"))
-    gamma, beta = rng.uniform(0.5, 1.5, channels), rng.normal(0.0, 1.0, channels)
+    # the same non-trivial values in both layers' weights, in order (gamma then beta, or RMSNorm's scale)
+    weights = [rng.uniform(0.5, 1.5, channels), rng.normal(0.0, 1.0, channels)]
     results = []
     for layer in (candidate, keras_layer):
         build_by_calling(layer, shape)
-        layer.gamma.assign(gamma.astype("float32"))
-        layer.beta.assign(beta.astype("float32"))
+        for variable, value in zip(layer.trainable_weights, weights):
+            variable.assign(value.astype("float32"))
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = layer(x, training=True)
-        grads = tape.gradient(y, [x, layer.gamma, layer.beta], output_gradients=upstream)
+        grads = tape.gradient(y, [x, *layer.trainable_weights], output_gradients=upstream)
         results.append((y.numpy(), [g.numpy() for g in grads]))
     (y_candidate, g_candidate), (y_keras, g_keras) = results
     output_abs, output_rel = differences([y_candidate], [y_keras])

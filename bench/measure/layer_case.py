@@ -18,6 +18,7 @@ import tensorflow as tf
 from bench import catalog, metrics, roofline
 from bench.measure import compat, stream
 from bench.measure.bandwidth import copy_bandwidth
+from bench.measure.kernel_checks import record_checks
 from bench.measure.layers import build_by_calling, build_normalizer
 from bench.measure.throughput import time_calls
 
@@ -52,6 +53,7 @@ def measure_layer_case(case, record: dict, benchmarks: list) -> dict:
     settings = case.training
     shape = catalog.LAYER_SHAPES[settings["shape"]]
     batch, dtype, pass_ = settings["batch_size"], settings["dtype"], settings["pass"]
+    record_checks(record, case.kind, case.normalizer_options, dtype)
     keras.utils.set_random_seed(case.seed)
     compat.set_dtype_policy(dtype)
     try:

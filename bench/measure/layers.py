@@ -7,12 +7,22 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
+from bench.errors import ImplementationUnavailable
 from bench.measure.addons import tfa_group_normalization
 from bench.measure.frozen_stats_batch_norm import FrozenStatsBatchNormalization
 from bench.measure.reference_batch_norm import ReferenceBatchNormalization
+from bench.measure.reference_norms import ReferenceInstanceNormalization, ReferenceRMSNormalization
 
 
-def _batch_norm(freeze_stats_after: int = 0, implementation: str = "keras", **options) -> keras.layers.Layer:
+def _batch_norm(freeze_stats_after: int = 0, implementation: str = "keras", renorm: bool = False,
+                renorm_rmax: float = 3.0, renorm_dmax: float = 5.0, renorm_momentum: float = 0.99,
+                **options) -> keras.layers.Layer:
+    if renorm:
+        if implementation == "reference":
+            return ReferenceBatchNormalization(renorm=True, renorm_rmax=renorm_rmax, renorm_dmax=renorm_dmax,
+                                               renorm_momentum=renorm_momentum, **options)
+        options.update(renorm=True, renorm_momentum=renorm_momentum,
+                       renorm_clipping={"rmax": renorm_rmax, "rmin": 1 / renorm_rmax, "dmax": renorm_dmax})
     if implementation == "reference":
         if freeze_stats_after:
             raise ValueError("freeze_stats_after is implemented for the Keras BatchNorm only")
@@ -28,8 +38,25 @@ def _group_norm(implementation: str = "keras", **options) -> keras.layers.Layer:
     return keras.layers.GroupNormalization(**options)
 
 
+def _rms_norm(implementation: str = "keras", **options) -> keras.layers.Layer:
+    if implementation == "reference":
+        return ReferenceRMSNormalization(**options)
+    if not hasattr(keras.layers, "RMSNormalization"):
+        raise ImplementationUnavailable(f"keras.layers.RMSNormalization needs Keras 3.9 or later; this stack has "
+                                        f"Keras {keras.__version__}")
+    return keras.layers.RMSNormalization(**options)
+
+
+def _instance_norm(implementation: str = "keras", **options) -> keras.layers.Layer:
+    if implementation == "reference":
+        return ReferenceInstanceNormalization(**options)
+    return keras.layers.GroupNormalization(groups=-1, **options)
+
+
 BUILDERS: dict[str, Callable[..., keras.layers.Layer]] = {
     "batch": _batch_norm,
+    "rms": _rms_norm,
+    "instance": _instance_norm,
     "group": _group_norm,
     "layer": lambda **o: keras.layers.LayerNormalization(**o),
     "reference_batch": lambda **o: ReferenceBatchNormalization(**o),

@@ -30,7 +30,19 @@ def _freeze_beyond_training(case) -> str | None:
     return None
 
 
-CHECKS: list[Callable] = [_freeze_beyond_training]
+def _precise_bn_without_statistics(case) -> str | None:
+    samples = case.training.get("precise_bn_samples") or 0
+    if not samples:
+        return None
+    if case.kind not in ("batch", "reference_batch") or case.normalizer_options.get("freeze_stats_after"):
+        return f"precise_bn_samples={samples}: {case.normalizer} keeps no moving statistics to recompute"
+    if samples < case.training["batch_size"]:
+        return (f"precise_bn_samples={samples} is less than one batch of {case.training['batch_size']}: "
+                f"nothing is recomputed")
+    return None
+
+
+CHECKS: list[Callable] = [_freeze_beyond_training, _precise_bn_without_statistics]
 
 
 def case_warnings(case) -> list[str]:

@@ -150,6 +150,11 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
     if verdicts["candidates"] not in ("normalizer", *grid):
         raise FieldError("verdicts.candidates", f"must be normalizer or a grid axis ({', '.join(grid) or 'none'}), "
                                                 f"got {_short(verdicts['candidates'])}")
+    choices = ([spec.label for spec in normalizers] if verdicts["candidates"] == "normalizer"
+               else [str(v) for v in grid[verdicts["candidates"]]])
+    if verdicts["baseline"] and verdicts["baseline"] not in choices:
+        raise FieldError("verdicts.baseline", f"must be one of the candidates ({', '.join(choices)}), "
+                                              f"got {_short(verdicts['baseline'])}")
 
     quick = None
     if allow_quick:
