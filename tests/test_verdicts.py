@@ -55,3 +55,15 @@ def test_the_suite_margin_and_candidates_are_used():
 
 def test_no_measured_records_no_verdicts():
     assert suite_verdicts(records_frame([{"case_id": "a", "status": "skipped"}])) == ([], [])
+
+
+def test_seed_to_seed_noise_widens_a_rounds_interval_that_is_too_narrow():
+    """Tight rounds within each case, but the seeds (timed at different moments) disagree by 40%:
+    the verdict must not call a 1.2x lead clear."""
+    records = []
+    for s, (fast, slow) in enumerate(((1200.0, 1000.0), (1000.0, 1150.0), (1300.0, 1000.0))):
+        records += [record("batch", 8, s, 0.9, fast), record("layer", 8, s, 0.9, slow)]
+    rounds = {(r["case_id"], "train"): [8 / r["train_samples_per_sec"] * f for f in (0.99, 1.0, 1.01, 1.0)]
+              for r in records}
+    speed = [v for v in setting_verdicts(records_frame(records), rounds) if v.metric == "throughput"][0]
+    assert speed.decision.outcome == "open" and speed.decision.samples == "seeds"
