@@ -25,13 +25,36 @@ def test_compare_computes_relative_throughput_and_absolute_accuracy_changes():
     assert unmatched(BEFORE, AFTER) == (1, 1)
 
 
-def test_without_rounds_or_seeds_the_threshold_alone_decides_and_says_so():
-    table = compare(BEFORE, AFTER)
-    assert regressions(table, [Rule("throughput", 5)]) == [
-        "a: train_samples_per_sec -6.0% raw, not tested: no timing rounds (rule throughput:5%)"]
-    assert regressions(table, [Rule("throughput", 10)]) == []
+def test_single_seed_cases_must_drop_beyond_the_comparisons_own_noise():
+    table = compare(BEFORE, AFTER)  # a: -6%, b: 0%: two cases cannot show that -6% is not noise
+    assert regressions(table, [Rule("throughput", 5)]) == []
+    steady = [rec(f"c{i}", 0.9, 1000.0, 1000.0) for i in range(12)]
+    after = [rec(f"c{i}", 0.9, 1000.0 * (1 + (-1) ** i * 0.01), 1000.0) for i in range(12)]
+    after[0]["train_samples_per_sec"] = 700.0
+    assert regressions(compare(steady, after), [Rule("train_throughput", 5)]) == [
+        "c0: train_samples_per_sec -30.0% raw where no reference, one seed: no timing rounds, beyond 3x this "
+        "comparison's case-to-case noise (-1.5%) (rule train_throughput:5%)"]
     assert regressions(table, [Rule("accuracy", 2)]) == [
         "b: test_accuracy -5.0 points over 1 seed(s), not tested: one seed (rule accuracy:2%)"]
+
+
+def test_settings_with_seeds_are_tested_over_them_with_holm_and_a_drop_everywhere_is_caught():
+    settings = [f"s/n{k}" for k in range(6)]
+    before = [timed(s, seed, 0.9, 1000.0, 0.003) for s in settings for seed in range(4)]
+    noise = [0.92, 1.10, 0.97, 1.04]  # +-10% per seed, as two honest runs differ here
+    honest = [timed(s, seed, 0.9, 1000.0 * noise[(seed + k) % 4], 0.003)
+              for k, s in enumerate(settings) for seed in range(4)]
+    assert regressions(compare(before, honest), [Rule("train_throughput", 5)]) == []
+    slow_one = [dict(r) for r in honest]
+    for r in slow_one:
+        if r["case_id"].startswith("s/n0/"):
+            r["train_samples_per_sec"] *= 0.5
+    found = regressions(compare(before, slow_one), [Rule("train_throughput", 5)])
+    assert len(found) == 1 and found[0].startswith("s/n0/cpu: train_samples_per_sec -")
+    assert "over 4 seeds" in found[0] and "Holm-corrected over 6 settings" in found[0]
+    halved = [{**r, "train_samples_per_sec": r["train_samples_per_sec"] / 2} for r in honest]
+    found = regressions(compare(before, halved), [Rule("train_throughput", 5)])
+    assert found[0].startswith("across all 24 cases: train_samples_per_sec -49.8% (median)")  # median of 0.92..1.10 / 2
 
 
 def timed(case_id, seed, acc, speed, reference):
@@ -59,7 +82,8 @@ def test_a_slower_machine_is_not_a_regression_but_a_slower_case_is():
     table = compare(before, slower_case, rounds_of(before, 1.0), rounds_of(slower_case, 2.0))
     found = regressions(table, [Rule("throughput", 5)])
     assert len(found) == 2 and found[0].startswith(
-        "s/bn/seed=0/cpu: train_samples_per_sec -50.0% relative to the machine's speed, rounds differ (Mann-Whitney p=")
+        "s/bn/seed=0/cpu: train_samples_per_sec -50.0% relative to the machine's speed, one seed: rounds differ "
+        "(Mann-Whitney p=")
 
 
 def test_a_drop_within_noise_of_the_rounds_is_not_a_regression():
