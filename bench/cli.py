@@ -231,9 +231,11 @@ def cmd_compare(args) -> int:
     old, new = before.load().records, after.load().records
     table = cmp.compare(old, new, before.timing_rounds(), after.timing_rounds())
     matched, changed = cmp.pairs(old, new)
+    changed = sorted(changed, key=lambda case_id: case_id.endswith("/gpu"))  # measured cases first
     only_before, only_after = cmp.unmatched(old, new)
-    print(f"{before.run_id} -> {after.run_id}: {len(table)} cases in both"
-          f" ({only_before} only in the first, {only_after} only in the second)")
+    print(f"{before.run_id} -> {after.run_id}: {len(table)} cases compared (same configuration), "
+          f"{len(changed)} with a changed configuration, {only_before} only in the first, "
+          f"{only_after} only in the second")
     for line in cmp.environment_warnings(before.read_info(), after.read_info()) + cmp.execution_warnings(matched):
         print(f"warning: {line}")
     if changed:

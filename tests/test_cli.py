@@ -105,7 +105,11 @@ def test_compare_fails_on_a_regression_beyond_the_threshold(tmp_path, capsys):
     results = slowed_copy(tmp_path, 0.9)
     assert main(["compare", "before", "after", "--results", str(results), "--fail-on", "throughput:5%"]) == 1
     out = capsys.readouterr().out
-    assert "REGRESSION batch_size/batch/batch_size=2/seed=0/cpu: train_samples_per_sec -10.0%" in out
+    assert ("REGRESSION across all 54 cases: train_samples_per_sec -10.0% (median), raw where no reference "
+            "(Wilcoxon signed-rank p=") in out
+    assert "REGRESSION batch_size/group/batch_size=128/cpu: train_samples_per_sec -10.0% raw where no reference " \
+           "over 2 seeds" in out
+    assert "58 cases compared (same configuration), 0 with a changed configuration" in out
     assert main(["compare", "before", "after", "--results", str(results), "--fail-on", "throughput:20%"]) == 0
     assert "0 regression(s) beyond throughput:20%" in capsys.readouterr().out
 
