@@ -109,7 +109,13 @@ def verdict(ratios: list[float], cvs: list[float]) -> str:
             f"spread {min(ratios):.3f}-{max(ratios):.3f}; median CV of the timings {median_cv:.1%}; ")
     if not outside:
         return text + f"every ratio within {low}-{high}"
-    reason = (f"the timings' own noise (median CV {median_cv:.1%}) is as large as the {high - 1:.0%} bound, "
-              f"so one trial cannot resolve it: a busy machine" if median_cv >= high - 1 else
-              "the timings are steady, so the difference is in the code path: investigate")
+    median = statistics.median(ratios)
+    if median_cv >= high - 1:
+        reason = (f"the timings' own noise (median CV {median_cv:.1%}) is as large as the {high - 1:.0%} bound, "
+                  f"so one trial cannot resolve it: a busy machine")
+    elif min(ratios) < 1 < max(ratios) and low <= median <= high:
+        reason = ("they fall on both sides of 1 and the median is inside: the machine's speed moved between "
+                  "the two timings of a trial, not a steady cost of either path")
+    else:
+        reason = "they lean one way and the timings are steady: a difference in the code path, investigate"
     return text + f"{len(outside)} of {len(ratios)} outside {low}-{high}: {reason}"

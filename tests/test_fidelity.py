@@ -39,7 +39,10 @@ def test_the_verdict_reports_the_spread_and_says_why_ratios_fall_outside():
     noisy = verdict([1.027, 0.921, 0.900, 0.935], [0.20, 0.35, 0.25, 0.30])
     assert noisy.endswith("3 of 4 outside 0.95-1.05: the timings' own noise (median CV 27.5%) is as large as "
                           "the 5% bound, so one trial cannot resolve it: a busy machine")
-    assert verdict([0.90, 0.91], [0.01, 0.01]).endswith("the difference is in the code path: investigate")
+    assert verdict([0.90, 0.91], [0.01, 0.01]).endswith("a difference in the code path, investigate")
+    assert verdict([1.022, 0.981, 0.923, 1.08, 1.0], [0.045, 0.04]).endswith(
+        "2 of 5 outside 0.95-1.05: they fall on both sides of 1 and the median is inside: the machine's speed "
+        "moved between the two timings of a trial, not a steady cost of either path")
 
 
 def test_bad_trials_flag_is_one_line_exit_2(capsys):
