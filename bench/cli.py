@@ -56,8 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("before", help="the baseline run (id, directory, or 'latest')")
     compare.add_argument("after", help="the run to check against it")
     compare.add_argument("--fail-on", action="append", default=[], metavar="METRIC:N%",
-                         help="exit 1 if a case drops more than N%%: throughput, train_throughput, "
-                              "infer_throughput (relative) or accuracy (percentage points); repeatable")
+                         help="exit 1 on a drop beyond N%% and beyond noise: throughput, train_throughput, "
+                              "infer_throughput, layer_throughput (relative) or accuracy (percentage points); repeatable")
     compare.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
 
     fidelity = commands.add_parser("fidelity", help="check that normbench's timing adds no cost: "

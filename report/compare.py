@@ -32,14 +32,15 @@ from bench.errors import NormbenchError
 from bench.records import FIELDS
 from report.statistics import difference, mann_whitney
 
+# Every throughput field of the record schema (unit samples/s, higher is better): train, infer and
+# layer; its timing rounds are stored under the phase its name starts with.
+RATE_COLUMNS = tuple(name for name, field in FIELDS.items() if field.unit == "samples/s" and field.better == "higher")
+PHASES = {name: name.split("_")[0] for name in RATE_COLUMNS}
 METRICS = {
-    "throughput": ("train_samples_per_sec", "infer_samples_per_sec"),
-    "train_throughput": ("train_samples_per_sec",),
-    "infer_throughput": ("infer_samples_per_sec",),
+    "throughput": RATE_COLUMNS,
+    **{f"{phase}_throughput": (name,) for name, phase in PHASES.items()},
     "accuracy": ("test_accuracy",),
 }
-RATE_COLUMNS = ("train_samples_per_sec", "infer_samples_per_sec")
-PHASES = {"train_samples_per_sec": "train", "infer_samples_per_sec": "infer"}
 ALPHA = 0.05
 SEED = re.compile(r"/seed=[^/]*")
 

@@ -135,3 +135,13 @@ def test_bad_rules_are_clear_errors(text):
 
 def test_parse_rule():
     assert parse_rule("accuracy:2.5%") == Rule("accuracy", 2.5)
+
+
+def test_every_throughput_field_of_the_schema_is_compared_layer_suites_included():
+    before = [{"case_id": f"l/bn/s={k}/seed=0/cpu", "layer_samples_per_sec": 1000.0} for k in range(8)]
+    after = [{**r, "layer_samples_per_sec": 500.0} for r in before]
+    table = compare(before, after)
+    assert (table["layer_samples_per_sec_change"] == -0.5).all()
+    assert regressions(table, [Rule("layer_throughput", 5)])[0].startswith(
+        "across all 8 cases: layer_samples_per_sec -50.0% (median)")
+    assert parse_rule("layer_throughput:10%") == Rule("layer_throughput", 10)
