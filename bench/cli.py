@@ -199,15 +199,19 @@ def _settle(store, suites, quick: bool, max_seeds: int, execution, first):
 @contextmanager
 def _sigterm_as_interrupt():
     """SIGTERM (sent by ``timeout``, CI cancel, systemd, cluster schedulers) stops a run as Ctrl-C
-    does: finished cases kept, workers stopped, run.json marked interrupted."""
+    does: finished cases kept, workers stopped, run.json marked interrupted. SIGINT gets Python's
+    own handler even where the run was started with it ignored (a shell's background job, ``cmd &``,
+    inherits SIGINT ignored, and Python then never installs its handler): ``kill -INT`` still stops it."""
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
 
 
 def cmd_report(args) -> int:

@@ -88,7 +88,9 @@ def test_resume_rejects_suite_files(tmp_path, capsys):
 def test_ctrl_c_keeps_finished_cases_and_resume_runs_only_the_rest(tmp_path):
     results = tmp_path / "results"
     command = [sys.executable, "-m", "bench", "run", TINY, "--results", str(results), "--no-report"]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # started with SIGINT ignored, as a shell's background job (`cmd &`) is: kill -INT must still stop it
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     cases = results / "latest" / "cases.jsonl"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and proc.poll() is None:
