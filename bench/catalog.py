@@ -174,12 +174,18 @@ TIMING: Mapping[str, Param] = {
 }
 QUICK_TIMING = {"min_rounds": 2, "max_time": 0.02, "warmup_rounds": 1}
 
+# Record fields holding an accuracy (a fraction, higher is better; tests check them against bench.records).
+ACCURACY_FIELDS = ("test_accuracy", "test_accuracy_training_mode", "test_accuracy_precise_bn",
+                   "source_accuracy_before", "target_accuracy_before", "source_accuracy_after")
+
 # What the report's verdicts compare, and how close two candidates must be to count as a decided tie.
 VERDICTS: Mapping[str, Param] = {
     "candidates": Param(str, "normalizer", help="what competes at each setting: the normalizers, or the "
                                                 "values of one grid axis (e.g. fine_tune_bn)"),
     "baseline": Param(str, "", help="a candidate every other one is also compared with at each setting "
                                     "(e.g. batch, to ask whether renorm beats it); empty: none"),
+    "accuracy_field": Param(str, "test_accuracy", choices=ACCURACY_FIELDS,
+                            help="the record's accuracy the verdicts compare (e.g. test_accuracy_precise_bn)"),
     "accuracy": Param(float, 0.01, in_unit_interval,
                       help="accuracy difference (a fraction: 0.01 = 1 point) within which two settings tie"),
     "throughput": Param(float, 0.05, in_unit_interval,

@@ -29,12 +29,13 @@ class SuiteFindings:
     more: int = 0  # decided results not in the compact table
 
 
-def model_findings(name: str, frame: pd.DataFrame, verdicts: list[Verdict]) -> SuiteFindings:
+def model_findings(name: str, frame: pd.DataFrame, verdicts: list[Verdict],
+                   accuracy_field: str = "test_accuracy") -> SuiteFindings:
     findings = SuiteFindings(name)
     accuracy = [v for v in verdicts if v.metric == "accuracy" and v.runner_up]
     speed = [v for v in verdicts if v.metric == "throughput" and v.runner_up]
     if accuracy:
-        findings.sentences += _accuracy_sentences(accuracy)
+        findings.sentences += _accuracy_sentences(accuracy, accuracy_field)
     if speed:
         findings.sentences.append(_speed_sentence(speed))
     findings.sentences += _baseline_sentences([v for v in verdicts if v.metric == "accuracy vs baseline"])
@@ -55,10 +56,11 @@ def model_findings(name: str, frame: pd.DataFrame, verdicts: list[Verdict]) -> S
     return findings
 
 
-def _accuracy_sentences(verdicts: list[Verdict]) -> list[str]:
+def _accuracy_sentences(verdicts: list[Verdict], field: str = "test_accuracy") -> list[str]:
     outcomes = Counter(v.decision.outcome for v in verdicts)
     ties = f"{outcomes['tie']} tie(s) within ±{verdicts[0].margin * 100:g} points"
-    sentences = [f"Accuracy (inference mode), best against runner-up at {len(verdicts)} setting(s): "
+    what = "Accuracy (inference mode)" if field == "test_accuracy" else f"Accuracy ({field})"
+    sentences = [f"{what}, best against runner-up at {len(verdicts)} setting(s): "
                  f"{outcomes['winner']} clear winner(s), {ties}, {outcomes['open'] + outcomes['one sample']} open."]
     winners = [v for v in verdicts if v.decision.outcome == "winner"]
     for best, count in Counter(v.best for v in winners).most_common():

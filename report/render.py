@@ -55,7 +55,8 @@ def render_report(runs: Sequence[RunData]) -> str:
             options = _verdict_options(runs, name)
             verdict_header, verdict_rows = verdicts.suite_verdicts(suite_frame, rounds, options)
             answers.append(findings.model_findings(
-                name, suite_frame, verdicts.setting_verdicts(suite_frame, rounds, options)))
+                name, suite_frame, verdicts.setting_verdicts(suite_frame, rounds, options),
+                options.get("accuracy_field", "test_accuracy")))
             slowdown_header, slowdown_rows_ = [], []
         suites.append({
             "verdict_header": verdict_header, "verdict_rows": verdict_rows,

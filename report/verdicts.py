@@ -87,17 +87,18 @@ def setting_verdicts(frame: pd.DataFrame, rounds: Rounds | None = None,
         baseline = f"{axis}={baseline}"
     for key, group in data.groupby(keys, dropna=False, sort=True):
         setting = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
-        verdicts.append(_accuracy_verdict(setting, group, margins["accuracy"]))
+        verdicts.append(_accuracy_verdict(setting, group, margins["accuracy"], margins["accuracy_field"]))
         verdicts.append(_throughput_verdict(setting, group, rounds or {}, margins["throughput"]))
         if baseline:
-            verdicts += _against_baseline(setting, group, baseline, margins["accuracy"])
+            verdicts += _against_baseline(setting, group, baseline, margins["accuracy"], margins["accuracy_field"])
     return [v for v in verdicts if v is not None]
 
 
-def _against_baseline(setting: dict, group: pd.DataFrame, baseline: str, margin: float) -> list[Verdict]:
+def _against_baseline(setting: dict, group: pd.DataFrame, baseline: str, margin: float,
+                      field: str = "test_accuracy") -> list[Verdict]:
     """Every other candidate's accuracy minus the baseline's (a label like ``batch`` also matches
     ``batch (momentum=0.9)``), seed-paired: metric ``accuracy vs baseline``."""
-    by_candidate = {label: _by_seed(sub, "test_accuracy") for label, sub in group.groupby("candidate")}
+    by_candidate = {label: _by_seed(sub, field) for label, sub in group.groupby("candidate")}
     base = [label for label in by_candidate if label == baseline or label.startswith(f"{baseline} (")]
     if len(base) != 1 or not by_candidate[base[0]]:
         return []
@@ -128,8 +129,9 @@ def suite_verdicts(frame: pd.DataFrame, rounds: Rounds | None = None,
     return header, list(rows.values())
 
 
-def _accuracy_verdict(setting: dict, group: pd.DataFrame, margin: float) -> Verdict | None:
-    by_candidate = {label: _by_seed(sub, "test_accuracy") for label, sub in group.groupby("candidate")}
+def _accuracy_verdict(setting: dict, group: pd.DataFrame, margin: float,
+                      field: str = "test_accuracy") -> Verdict | None:
+    by_candidate = {label: _by_seed(sub, field) for label, sub in group.groupby("candidate")}
     by_candidate = {label: seeds for label, seeds in by_candidate.items() if seeds}
     if not by_candidate:
         return None

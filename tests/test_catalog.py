@@ -9,6 +9,15 @@ def test_every_catalog_normalizer_has_a_builder_and_no_builder_is_unlisted():
     assert sorted(catalog.NORMALIZERS) == sorted(BUILDERS)
 
 
+def test_the_accuracy_fields_verdicts_may_compare_are_accuracies_of_the_record_schema():
+    from bench import catalog
+    from bench.records import FIELDS
+
+    for name in catalog.ACCURACY_FIELDS:
+        assert (FIELDS[name].unit, FIELDS[name].better) == ("fraction", "higher"), name
+    assert "test_accuracy" in catalog.ACCURACY_FIELDS
+
+
 def test_verdict_candidates_must_be_normalizer_or_a_grid_axis():
     import pytest
 
@@ -17,6 +26,7 @@ def test_verdict_candidates_must_be_normalizer_or_a_grid_axis():
 
     document = {"name": "v", "normalizers": {"batch": {}}, "grid": {"batch_size": [8]}}
     assert suite_from_document({**document, "verdicts": {"candidates": "batch_size"}}, "v.yaml").verdicts == {
-        "candidates": "batch_size", "baseline": "", "accuracy": 0.01, "throughput": 0.05}
+        "candidates": "batch_size", "baseline": "", "accuracy_field": "test_accuracy", "accuracy": 0.01,
+        "throughput": 0.05}
     with pytest.raises(SuiteError, match=r"^v.yaml: verdicts.candidates: must be normalizer or a grid axis"):
         suite_from_document({**document, "verdicts": {"candidates": "momentum"}}, "v.yaml")

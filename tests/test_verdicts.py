@@ -53,6 +53,19 @@ def test_the_suite_margin_and_candidates_are_used():
     assert [v.verdict_text() for v in strict if v.metric == "accuracy"] == ["clear"]
 
 
+def test_the_suite_chooses_which_accuracy_is_compared():
+    records = [record("batch", 8, s, 0.5, 1000, samples=n) for s in (0, 1, 2) for n in (128, 1024)]
+    for r in records:
+        r["case_id"] += f"/{r['axes']['samples']}"
+        r["test_accuracy_precise_bn"] = (0.90 if r["axes"]["samples"] == 1024 else 0.80) + 0.001 * r["seed"]
+    options = {"candidates": "samples", "accuracy_field": "test_accuracy_precise_bn"}
+    (accuracy,) = [v for v in setting_verdicts(records_frame(records), options=options) if v.metric == "accuracy"]
+    assert accuracy.best == "samples=1024" and accuracy.verdict_text() == "clear"
+    (plain,) = [v for v in setting_verdicts(records_frame(records), options={"candidates": "samples"})
+                if v.metric == "accuracy"]
+    assert plain.decision.outcome == "tie"  # the moving-average accuracy does not depend on it
+
+
 def test_no_measured_records_no_verdicts():
     assert suite_verdicts(records_frame([{"case_id": "a", "status": "skipped"}])) == ([], [])
 
