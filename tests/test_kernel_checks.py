@@ -1,6 +1,5 @@
 """Kernel checks on real layers, and on planted faulty ones that must be flagged."""
 
-import numpy as np
 import pytest
 
 from bench.metrics import kernel_check_failures
