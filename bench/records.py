@@ -152,9 +152,9 @@ FIELDS: dict[str, Field] = {
     "train_step_seconds": timing("train-step timing: median, iqr, stddev, min, max, rounds, iterations",
                                  unit="s", better="lower"),
     "infer_step_seconds": timing("predict-step timing, same keys", unit="s", better="lower"),
-    "reference_seconds": number("best time of a fixed matmul-and-copy kernel run just before the case was "
-                                "timed: the machine's speed then (bench/measure/reference.py)", unit="s",
-                                better="lower"),
+    "reference_seconds": number("best time of a fixed matmul-and-copy kernel, the mean of one run just "
+                                "before and one just after the case's timing: the machine's speed then "
+                                "(bench/measure/reference.py)", unit="s", better="lower"),
     "train_seconds": number("wall time of the training loop (tracing included)", unit="s"),
     "case_seconds": number("wall time of the whole case", unit="s"),
     "worker_peak_rss_mb": number("peak resident memory of the worker process so far (MiB)", unit="MiB"),

@@ -147,24 +147,26 @@ def _suite_order(runs: Sequence[RunData], frame) -> list[str]:
     return list(dict.fromkeys(n for n in names if isinstance(n, str)))
 
 
-def _verdict_options(runs: Sequence[RunData], name: str) -> dict:
-    """The suite's ``verdicts`` section as run.json kept it (runs from before it existed: defaults)."""
+def _suite_entry(runs: Sequence[RunData], name: str) -> dict:
+    """The first run.json suite entry named ``name`` ({} when no run declared it)."""
     for run in runs:
         for suite in _info_view(run.info)["suites"]:
             if suite.get("name") == name:
-                options = suite.get("verdicts")
-                if not isinstance(options, dict) and isinstance(suite.get("document"), dict):
-                    options = suite["document"].get("verdicts")
-                try:
-                    return parse_options(catalog.VERDICTS, options, "verdicts")
-                except NormbenchError:  # a hand-edited run.json: defaults rather than no report
-                    return {}
+                return suite
     return {}
 
 
+def _verdict_options(runs: Sequence[RunData], name: str) -> dict:
+    """The suite's ``verdicts`` section as run.json kept it (runs from before it existed: defaults)."""
+    suite = _suite_entry(runs, name)
+    options = suite.get("verdicts")
+    if not isinstance(options, dict) and isinstance(suite.get("document"), dict):
+        options = suite["document"].get("verdicts")
+    try:
+        return parse_options(catalog.VERDICTS, options, "verdicts")
+    except NormbenchError:  # a hand-edited run.json: defaults rather than no report
+        return {}
+
+
 def _description(runs: Sequence[RunData], name: str) -> str:
-    for run in runs:
-        for suite in _info_view(run.info)["suites"]:
-            if suite.get("name") == name:
-                return str(suite.get("description") or "")
-    return ""
+    return str(_suite_entry(runs, name).get("description") or "")

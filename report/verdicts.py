@@ -13,7 +13,7 @@ settle it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -37,7 +37,6 @@ class Verdict:
     diff: Difference | None  # accuracy: best - runner-up; throughput: log(best / runner-up)
     decision: Decision
     margin: float
-    candidates: int = field(default=2)
 
     @property
     def decided(self) -> bool:
@@ -139,10 +138,10 @@ def _accuracy_verdict(setting: dict, group: pd.DataFrame, margin: float,
     best = ranked[0]
     if len(ranked) == 1:
         return Verdict(setting, "accuracy", best, _mean(by_candidate[best]), None, None, Decision("winner"),
-                       margin, 1)
+                       margin)
     diff = difference(by_candidate[best], by_candidate[ranked[1]])
     return Verdict(setting, "accuracy", best, _mean(by_candidate[best]), ranked[1], diff,
-                   decide(diff, margin), margin, len(ranked))
+                   decide(diff, margin), margin)
 
 
 def _throughput_verdict(setting: dict, group: pd.DataFrame, rounds: Rounds, margin: float) -> Verdict | None:
@@ -178,10 +177,10 @@ def _throughput_verdict(setting: dict, group: pd.DataFrame, rounds: Rounds, marg
         return None
     best = ranked[0]
     if diff is None:
-        return Verdict(setting, "throughput", best, typical[best], None, None, Decision("winner"), margin, 1)
+        return Verdict(setting, "throughput", best, typical[best], None, None, Decision("winner"), margin)
     samples = samples if speeds else "seeds"
     return Verdict(setting, "throughput", best, typical[best], ranked[1], diff,
-                   decide(diff, math.log1p(margin), samples), margin, len(ranked))
+                   decide(diff, math.log1p(margin), samples), margin)
 
 
 def _by_seed(group: pd.DataFrame, column: str) -> dict[int, float]:
