@@ -128,6 +128,15 @@ MODEL_AXIS = Param(str, "cnn", choices=tuple(MODELS),
                    help="a grid axis over model families; the model section's options apply to each")
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+# Keras 3 backends a case can run on (bench.measure.backends holds one module per name). Each worker
+# process serves one backend: KERAS_BACKEND is read once, when Keras is imported.
+BACKENDS = ("tensorflow", "jax", "torch")
+BACKEND = Param(str, "tensorflow", choices=BACKENDS,
+                help="the Keras backend the case runs on; one not installed gives skipped records")
+# Settings added after record schema 2, with the value every earlier run used: a case's config_hash
+# includes them only when they differ from it, so earlier runs still pair in ``normbench compare``.
+ADDED_SETTINGS = {"backend": "tensorflow"}
 # trainable: BN learns gamma/beta and re-estimates statistics on the new data (training mode).
 # frozen: layer.trainable = False, which in Keras also means inference mode (the article's advice).
 # frozen_training_mode: gamma/beta excluded from the update, but BN still normalizes with batch
@@ -135,6 +144,7 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 FINE_TUNE_BN = ("trainable", "frozen", "frozen_training_mode")
 
 TRAINING: Mapping[str, Param] = {
+    "backend": BACKEND,
     "epochs": Param(int, 3, at_least(1)),
     "batch_size": Param(int, 32, at_least(1)),
     "optimizer": Param(str, "sgd", choices=("sgd", "adam")),
@@ -203,6 +213,7 @@ LAYER_SHAPES: dict[str, tuple[int, ...]] = {
     "bert_base": (128, 768),           # (tokens, features): a BERT-base sequence of 128 tokens
 }
 LAYER_BENCH: Mapping[str, Param] = {
+    "backend": BACKEND,
     "shape": Param(str, "cifar_64", choices=tuple(LAYER_SHAPES), help="activation shape without the batch"),
     "batch_size": Param(int, 32, at_least(1)),
     "dtype": Param(str, "float32", choices=PRECISIONS, help="Keras dtype policy of the layer"),

@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "results stay on this machine")
     run.add_argument("--threads", type=_positive_int, metavar="N",
                      help="TensorFlow threads per worker (default: the CPUs its slot holds; serially, all cores)")
+    run.add_argument("--verbose", action="store_true",
+                     help="show the frameworks' own output (CUDA probing, XLA notices) on the terminal "
+                          "instead of the run's worker.log")
     run.add_argument("--settle", type=_positive_int, metavar="MAX_SEEDS",
                      help="after the run, add seeds where an accuracy verdict is still open, up to the "
                           "seeds the observed spread says would settle it, at most MAX_SEEDS per candidate")
@@ -139,7 +142,8 @@ def cmd_run(args) -> int:
     from bench.suite.loader import suite_from_document
 
     workers = args.workers if args.workers is not None else _default_workers(args.address)
-    execution = execute.Execution(workers=workers, address=args.address, threads=args.threads)
+    execution = execute.Execution(workers=workers, address=args.address, threads=args.threads,
+                                  verbose=args.verbose)
     if args.resume:
         if args.suites or args.quick:
             raise NormbenchError("--resume runs the suites the run was started with; give no suite files or --quick")

@@ -5,6 +5,10 @@ class NormbenchError(Exception):
     """A problem the user can fix (bad input, missing run); the CLI prints it and exits 2."""
 
 
+class WorkerStartFailed(NormbenchError):
+    """A worker process died or raised while loading its framework: that backend cannot run here."""
+
+
 class SuiteError(NormbenchError):
     """A suite file that cannot run, located by file and field.
 

@@ -56,6 +56,9 @@ FIELDS: dict[str, Field] = {
     "kind": text("the normalizer kind (batch, group, layer, none)"),
     "implementation": text("keras, tfa (tensorflow-addons) or reference; null where the kind has one only"),
     "device": text("cpu or gpu"),
+    "backend": text("the Keras backend the case ran on: tensorflow, jax or torch"),
+    "backend_version": text("that backend's framework version (TensorFlow, JAX or PyTorch)"),
+    "step_compiler": text("how the timed and trained steps ran: tf.function, jax.jit, or torch eager"),
     "seed": integer("seed for weights and shuffling"),
     "batch_size": integer("training batch size", unit="examples"),
     "eval_batch_size": integer("test batch size (for training=True, the examples that share batch statistics)",
@@ -179,6 +182,7 @@ def new_record(case, run_id: str) -> dict[str, Any]:
     record.update(
         schema_version=SCHEMA_VERSION, run_id=run_id, suite=case.suite, suite_kind=case.suite_kind,
         case_id=case.case_id, normalizer=case.normalizer, kind=case.kind, device=case.device, seed=case.seed,
+        backend=training.get("backend", "tensorflow"),
         batch_size=training["batch_size"], epsilon=options.get("epsilon"), momentum=options.get("momentum"),
         groups=options.get("groups"), implementation=options.get("implementation"), axes=dict(case.axes),
         not_applicable=list(case.not_applicable), config_hash=case.config_hash, warnings=case_warnings(case),
@@ -220,5 +224,7 @@ def upgrade(record: dict[str, Any]) -> dict[str, Any]:
         full.update(framework_gb_per_s=record.get("bandwidth_gb_per_s"),
                     framework_fraction=record.get("bandwidth_fraction"), bandwidth_gb_per_s=None,
                     bandwidth_fraction=None)
+    if full["backend"] is None:
+        full["backend"] = "tensorflow"  # every case before the backend axis ran on TensorFlow
     full["schema_version"] = SCHEMA_VERSION
     return full

@@ -16,7 +16,8 @@ def fine_tune(mode):
     from bench.measure.fine_tuning import prepare_batch_norm
     from bench.measure.models import build_model
     from bench.measure.statistics_monitor import batch_norm_layers
-    from bench.measure.training import Trainer, make_optimizer
+    from bench.measure.optimizer import make_optimizer
+    from bench.measure.training import Trainer
 
     training = {"optimizer": "sgd", "sgd_momentum": 0.9, "precision": "float32"}
     data = load_dataset("digits", {"test_fraction": 0.25, "input_scale": 1 / 16})

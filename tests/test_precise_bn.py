@@ -11,7 +11,8 @@ def trained_like(kind, momentum=0.99):
     import keras
 
     from bench.measure.models import build_model
-    from bench.measure.training import Trainer, make_optimizer
+    from bench.measure.optimizer import make_optimizer
+    from bench.measure.training import Trainer
 
     keras.utils.set_random_seed(0)
     model = build_model("mlp", {"widths": [8], "placement": "before"}, (4, 4, 1), 3, kind,

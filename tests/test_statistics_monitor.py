@@ -14,7 +14,8 @@ def train(momentum, epochs=3, precision="float32", kind="batch"):
     from bench.measure import compat
     from bench.measure.models import build_model
     from bench.measure.statistics_monitor import StatisticsMonitor
-    from bench.measure.training import Trainer, make_optimizer
+    from bench.measure.optimizer import make_optimizer
+    from bench.measure.training import Trainer
 
     data = load_dataset("digits", {"test_fraction": 0.25, "input_scale": 1 / 16})
     keras.utils.set_random_seed(0)

@@ -19,21 +19,39 @@ from bench.errors import ImplementationUnavailable
 from bench.suite import Case
 
 
-def start_worker(threads: int | None) -> dict[str, Any]:
-    """Import TensorFlow and set it up for this worker: ``threads`` intra- and inter-op threads
-    (None: TensorFlow's default, every core), and GPU memory growth, so a worker on a shared node
-    takes GPU memory as it needs it instead of all of it. Returns what the driver records."""
-    import tensorflow as tf
+def start_worker(threads: int | None, backend: str = "tensorflow") -> dict[str, Any]:
+    """Load Keras on ``backend`` in this worker (KERAS_BACKEND is read once, at Keras's import) and
+    set the framework up: ``threads`` CPU threads where it has a setting (None: its default, every
+    core), GPU memory taken as needed. Returns what the driver records."""
+    from bench.measure import backends
 
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    for gpu in tf.config.list_physical_devices("GPU"):
-        tf.config.experimental.set_memory_growth(gpu, True)
-    from bench.measure.environment import framework, gpu_unavailable_reason
+    backends.prepare_environment(backend)
+    module = backends.load(backend)
+    if module.NAME != backend or _keras_backend() != backend:
+        raise RuntimeError(f"this worker imported Keras on {_keras_backend()!r} before it could choose {backend!r}")
+    module.configure(threads)
+    return {"framework": module.framework(), "gpu_reason": module.gpu_unavailable_reason(), "pid": os.getpid(),
+            "host": socket.gethostname(), "threads": threads or os.cpu_count(), "backend": backend,
+            "backend_version": module.VERSION}
 
-    return {"framework": framework(), "gpu_reason": gpu_unavailable_reason(), "pid": os.getpid(),
-            "host": socket.gethostname(), "threads": threads or os.cpu_count()}
+
+def _keras_backend() -> str:
+    import keras
+
+    from bench.measure import compat
+
+    return keras.backend.backend() if compat.KERAS_3 else "tensorflow"
+
+
+def quiet_framework_output(log_path: str | None) -> None:
+    """Send this worker's own stdout and stderr (TensorFlow's CUDA probing, XLA notices) to
+    ``log_path`` instead of the user's terminal; the driver prints normbench's messages."""
+    if not log_path:
+        return
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
 
 
 class CaseRun:

@@ -37,7 +37,7 @@ CASE_PHASES = ("quality", "waiting", "timing")  # a slot in one of these holds a
 class CaseWorker:
     """The actor class: one slot's worker process (``ray.remote`` is applied in RayBackend)."""
 
-    def __init__(self, run_id: str, threads: int, slot_cpus: int):
+    def __init__(self, run_id: str, threads: int, slot_cpus: int, backend: str = "tensorflow"):
         import ray
 
         from bench.execute.in_worker import start_worker
@@ -45,7 +45,7 @@ class CaseWorker:
         self.run_id = run_id
         self.datasets: dict[str, Any] = {}
         self.current = None
-        self.info = start_worker(threads)
+        self.info = start_worker(threads, backend)
         node_id = ray.get_runtime_context().get_node_id()
         self.info.update(node_id=node_id, label=f"{self.info['host']}/{node_id[:8]}")
         self.placement = {"executor": "ray", "node": self.info["label"], "slot_cpus": slot_cpus,
@@ -84,9 +84,10 @@ class _Slot:
 
 
 class RayBackend:
-    def __init__(self, run_id: str, execution: Execution, stream):
+    def __init__(self, run_id: str, execution: Execution, stream, backend: str = "tensorflow"):
         self.run_id = run_id
         self.stream = stream
+        self.keras_backend = backend
         workers = execution.workers
         self.threads = execution.threads
         cores = os.cpu_count() or 1
@@ -269,7 +270,7 @@ class RayBackend:
         strategy = NodeAffinitySchedulingStrategy(node_id, soft=True) if node_id else "SPREAD"
         resources = {"num_cpus": 0, "num_gpus": 1} if device == "gpu" else {"num_cpus": cpus}
         actor = self.actor_class.options(scheduling_strategy=strategy, max_restarts=0, **resources).remote(
-            self.run_id, self._threads(cpus), cpus)
+            self.run_id, self._threads(cpus), cpus, self.keras_backend)
         slot = _Slot(device=device, actor=actor, cpus=cpus, node_id=node_id)
         slot.call, slot.deadline = actor.ready.remote(), time.monotonic() + START_TIMEOUT
         return slot

@@ -17,9 +17,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from bench import provenance, records
+from bench import catalog, provenance, records
+from bench.measure import backends
 from bench.progress import Progress
-from bench.errors import NormbenchError
+from bench.errors import NormbenchError, WorkerStartFailed
 from bench.store import RunStore
 from bench.suite import Case, Suite, expand
 
@@ -36,6 +37,7 @@ class Execution:
     workers: int = 1
     address: str | None = None
     threads: int | None = None
+    verbose: bool = False  # False: serial workers' framework output goes to the run's worker.log
 
     @property
     def uses_ray(self) -> bool:
@@ -132,26 +134,51 @@ class _Driver:
         todo = [case for case in cases if case.case_id not in done]
         self.say(f"run {self.store.run_id}: {len(cases)} cases in {n_suites} suite(s)"
                  + (f", {len(cases) - len(todo)} already recorded" if len(todo) < len(cases) else ""))
-        if not todo:
+        groups = {name: [case for case in todo if backend_of(case) == name] for name in catalog.BACKENDS}
+        groups = {name: group for name, group in groups.items() if group}
+        for name, group in groups.items():
+            if len(groups) > 1:
+                self.say(f"Keras backend {name}: {len(group)} cases")
+            self.run_backend(name, group, execution)
+
+    def run_backend(self, name: str, todo: list[Case], execution: Execution) -> None:
+        """The cases of one Keras backend, on workers started for it (KERAS_BACKEND is fixed per process)."""
+        missing = backends.missing_reason(name)
+        if missing:
+            self.skip(todo, missing, f"{len(todo)} {name} cases recorded as skipped")
             return
-        self.backend = _backend(execution, self.store.run_id, self.stream)
+        log_path = None if execution.verbose else str(self.store.path / "worker.log")
+        try:
+            self.backend = _backend(execution, self.store.run_id, self.stream, name, log_path)
+        except WorkerStartFailed as exc:  # the framework is installed but cannot load here
+            where = f" (its output: {log_path})" if log_path else ""
+            self.skip(todo, f"{exc}{where}", f"{len(todo)} {name} cases recorded as skipped")
+            return
         info = self.store.read_info()
         info.setdefault("framework", self.backend.framework)
-        info.setdefault("executions", []).append(self.backend.describe())
+        info.setdefault("frameworks", {})[name] = self.backend.framework
+        info.setdefault("executions", []).append({**self.backend.describe(), "backend": name})
         self.store.write_info(info)
 
         gpu_reason = self.backend.gpu_reason
         if gpu_reason:
             # Record what cannot run first, in one line, so the progress bar's ETA covers real work.
             unrunnable = [case for case in todo if case.device == "gpu"]
-            for case in unrunnable:
-                self.save(records.skipped(case, self.store.run_id, gpu_reason), [])
-            if unrunnable:
-                self.say(f"{len(unrunnable)} GPU cases recorded as skipped: {gpu_reason}")
+            self.skip(unrunnable, gpu_reason, f"{len(unrunnable)} GPU cases recorded as skipped")
             todo = [case for case in todo if case.device != "gpu"]
 
         self.progress = Progress(len(todo), self.stream)
         self.backend.execute(todo, self.case_finished)
+        self.progress.close()
+        self.progress = None
+        self.backend.stop()
+        self.backend = None
+
+    def skip(self, cases: list[Case], reason: str, summary: str) -> None:
+        for case in cases:
+            self.save(records.skipped(case, self.store.run_id, reason), [])
+        if cases:
+            self.say(f"{summary}: {reason}")
 
     def case_finished(self, record: dict, benchmarks: list, node: str) -> None:
         self.save(record, benchmarks)
@@ -182,15 +209,20 @@ class _Driver:
         return RunResult(self.store, self.counts, interrupted=state != "complete", error=error)
 
 
-def _backend(execution: Execution, run_id: str, stream):
-    """Start the backend ``execution`` names; Ray is imported only when it is asked for."""
+def _backend(execution: Execution, run_id: str, stream, keras_backend: str, log_path: str | None):
+    """Start the executor ``execution`` names, its workers on ``keras_backend``; Ray is imported
+    only when it is asked for (its workers' output goes to Ray's own logs)."""
     if execution.uses_ray:
         from bench.execute.ray_backend import RayBackend
 
-        return RayBackend(run_id, execution, stream)
+        return RayBackend(run_id, execution, stream, keras_backend)
     from bench.execute.serial import SerialBackend
 
-    return SerialBackend(run_id, execution.threads)
+    return SerialBackend(run_id, execution.threads, keras_backend, log_path)
+
+
+def backend_of(case: Case) -> str:
+    return case.training.get("backend", "tensorflow")
 
 
 def _machine_info() -> dict:

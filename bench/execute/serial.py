@@ -15,8 +15,8 @@ import signal
 import time
 from typing import Any
 
-from bench.errors import NormbenchError
-from bench.execute.in_worker import CaseRun, start_worker
+from bench.errors import WorkerStartFailed
+from bench.execute.in_worker import CaseRun, quiet_framework_output, start_worker
 from bench.execute.runner import Finished
 from bench.records import new_record, now
 from bench.suite import Case
@@ -26,11 +26,14 @@ START_TIMEOUT = 300.0
 
 
 class SerialBackend:
-    """Cases one after another in one worker process at a time (``--workers 1``)."""
+    """Cases one after another in one worker process at a time (``--workers 1``), on one Keras
+    backend; the worker's own output goes to ``log_path`` when given."""
 
-    def __init__(self, run_id: str, threads: int | None):
+    def __init__(self, run_id: str, threads: int | None, backend: str = "tensorflow", log_path: str | None = None):
         self.run_id = run_id
         self.threads = threads
+        self.keras_backend = backend
+        self.log_path = log_path
         self.worker: Worker | None = None
         self.current: str | None = None
         info = self.fresh_worker().info
@@ -71,7 +74,7 @@ class SerialBackend:
         if self.worker is not None:
             self.worker.close()
         self.worker = None
-        self.worker = Worker(self.run_id, self.threads)
+        self.worker = Worker(self.run_id, self.threads, self.keras_backend, self.log_path)
         return self.worker
 
     def stop(self) -> None:
@@ -87,10 +90,11 @@ class CaseAborted(Exception):
 class Worker:
     """One worker process. ``run`` returns ``(record, benchmarks)`` or raises CaseAborted."""
 
-    def __init__(self, run_id: str, threads: int | None = None):
+    def __init__(self, run_id: str, threads: int | None = None, backend: str = "tensorflow",
+                 log_path: str | None = None):
         context = multiprocessing.get_context("spawn")  # fork would copy a half-initialised TF
         self._conn, child = context.Pipe()
-        self._process = context.Process(target=serve, args=(child, run_id, threads), daemon=True,
+        self._process = context.Process(target=serve, args=(child, run_id, threads, backend, log_path), daemon=True,
                                         name="normbench-worker")
         self._process.start()
         child.close()
@@ -98,10 +102,13 @@ class Worker:
         try:
             message = self._receive(START_TIMEOUT, "starting")
         except CaseAborted as exc:
-            raise NormbenchError(f"the worker process could not start: {exc}") from None
+            raise WorkerStartFailed(f"the worker process could not start: {exc}") from None
         except BaseException:  # Ctrl-C or SIGTERM while TensorFlow imports: leave no worker behind
             self.kill()
             raise
+        if message[0] == "error":
+            self.kill()
+            raise WorkerStartFailed(f"the worker could not load Keras on {backend}: {message[1]}")
         self.info: dict[str, Any] = message[1]
 
     def run(self, case: Case, timeout: float) -> tuple[dict, list]:
@@ -161,11 +168,16 @@ def placement(info: dict) -> dict:
             "threads": info["threads"], "timing_exclusive": True}
 
 
-def serve(conn, run_id: str, threads: int | None) -> None:
+def serve(conn, run_id: str, threads: int | None, backend: str = "tensorflow", log_path: str | None = None) -> None:
     """The worker's loop. Ctrl-C is the parent's to handle: the worker ignores SIGINT and is stopped
     by the parent, so an interrupt never leaves a half-written record behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    info = start_worker(threads)  # TensorFlow loads here, once per worker
+    quiet_framework_output(log_path)
+    try:
+        info = start_worker(threads, backend)  # the framework loads here, once per worker
+    except Exception as exc:  # noqa: BLE001 - e.g. a framework that cannot load on this machine
+        conn.send(("error", f"{type(exc).__name__}: {exc}"[:500]))
+        return
     conn.send(("ready", info))
     datasets: dict[str, Any] = {}  # lives as long as the worker
     while True:

@@ -1,1 +1,1 @@
-"""The part of normbench that imports TensorFlow: build, train, evaluate and time one case."""
+"""The part of normbench that imports Keras and a framework: build, train, evaluate and time one case."""

@@ -8,19 +8,18 @@ from typing import Callable
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from bench import faults, metrics
 from bench.data import Dataset
-from bench.measure import compat
+from bench.errors import ImplementationUnavailable
+from bench.measure import backends, compat
 from bench.measure.fine_tuning import prepare_batch_norm
-from bench.measure.implementations import compare_with_keras
 from bench.measure.kernel_checks import record_checks
 from bench.measure.models import build_model
 from bench.measure.precise_bn import bessel_corrected, precise_bn_accuracy
 from bench.measure.statistics_monitor import StatisticsMonitor
+from bench.measure.optimizer import make_optimizer
 from bench.measure.throughput import time_calls
-from bench.measure.training import Trainer, make_optimizer
 
 
 def measure_case(case, dataset: Dataset, record: dict, benchmarks: list) -> dict:
@@ -43,16 +42,23 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
     """
     started = time.perf_counter()
     training = case.training
+    backend = backends.active()
+    reason = backends.unsupported(case, backend.NAME)
+    if reason:
+        raise ImplementationUnavailable(reason)
+    record.update(backend_version=backend.VERSION, step_compiler=backend.STEP_COMPILER)
     if case.normalizer_options.get("implementation", "keras") != "keras":
+        from bench.measure.implementations import compare_with_keras  # TensorFlow code: that backend only
+
         record.update(compare_with_keras(case.kind, case.normalizer_options, case.seed))
     record_checks(record, case.kind, case.normalizer_options, training["precision"])
     keras.utils.set_random_seed(case.seed)
     compat.set_dtype_policy(training["precision"])
     try:
-        with tf.device(_device(case)):
+        with backend.device(case.device):
             model = build_model(case.model, case.model_options, dataset.input_shape, dataset.classes,
                                 case.kind, case.normalizer_options)
-            trainer = Trainer(model, make_optimizer(training, record["learning_rate"]))
+            trainer = backend.Trainer(model, make_optimizer(training, record["learning_rate"]))
             monitor = StatisticsMonitor(model, dataset.x_train) if training["monitor_statistics"] else None
             batch = training["batch_size"]
             losses = trainer.fit(dataset.x_train, dataset.y_train, batch, training["epochs"], case.seed,
@@ -77,7 +83,7 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
         timing_started = time.perf_counter()
         compat.set_dtype_policy(training["precision"])
         try:
-            with tf.device(_device(case)):
+            with backend.device(case.device):
                 _time_steps(case, trainer, dataset, batch, record, benchmarks)
         finally:
             compat.set_dtype_policy("float32")
@@ -86,11 +92,7 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
     return time_steps
 
 
-def _device(case) -> str:
-    return "/GPU:0" if case.device == "gpu" else "/CPU:0"
-
-
-def _evaluate(trainer: Trainer, dataset: Dataset, record: dict, case) -> None:
+def _evaluate(trainer, dataset: Dataset, record: dict, case) -> None:
     """Inference mode, then PreciseBN (restores the moving averages), then training mode last: it
     moves the moving averages."""
     eval_batch = record["eval_batch_size"]
@@ -107,7 +109,7 @@ def _evaluate(trainer: Trainer, dataset: Dataset, record: dict, case) -> None:
         trainer.predict(dataset.x_test, eval_batch, True), dataset.y_test)
 
 
-def _fine_tune(case, trainer: Trainer, source: Dataset, record: dict) -> tuple[Trainer, Dataset, np.ndarray]:
+def _fine_tune(case, trainer, source: Dataset, record: dict) -> tuple[object, Dataset, np.ndarray]:
     """Fine-tune the trained model on the shifted data with BN treated as ``fine_tune_bn`` says;
     returns the new trainer, the shifted dataset (which the case is then tested and timed on) and
     the fine-tuning losses. Accuracy on the original data is recorded before and after."""
@@ -115,26 +117,21 @@ def _fine_tune(case, trainer: Trainer, source: Dataset, record: dict) -> tuple[T
     target = source.shifted(training["shift_gain"], training["shift_offset"])
     eval_batch = record["eval_batch_size"]
 
-    def inference_accuracy(tuner: Trainer, data: Dataset) -> float:
+    def inference_accuracy(tuner, data: Dataset) -> float:
         return metrics.accuracy(tuner.predict(data.x_test, eval_batch, False), data.y_test)
 
     record["source_accuracy_before"] = inference_accuracy(trainer, source)
     record["target_accuracy_before"] = inference_accuracy(trainer, target)
     variables = prepare_batch_norm(trainer.model, training["fine_tune_bn"])
-    tuner = Trainer(trainer.model, make_optimizer(training, record["learning_rate"]), variables)
+    tuner = type(trainer)(trainer.model, make_optimizer(training, record["learning_rate"]), variables)
     losses = tuner.fit(target.x_train, target.y_train, training["batch_size"], training["fine_tune_epochs"],
                        case.seed + 1)
     record["source_accuracy_after"] = inference_accuracy(tuner, source)
     return tuner, target, losses
 
 
-def _time_steps(case, trainer: Trainer, dataset: Dataset, batch: int, record: dict, benchmarks: list):
-    x = tf.constant(dataset.x_train[:batch])
-    y = tf.constant(dataset.y_train[:batch])
-    steps = {
-        "train": lambda: trainer.train_step(x, y).numpy(),
-        "infer": lambda: trainer.predict_step(x, False).numpy(),
-    }
+def _time_steps(case, trainer, dataset: Dataset, batch: int, record: dict, benchmarks: list):
+    steps = trainer.step_functions(dataset.x_train[:batch], dataset.y_train[:batch])
     if faults.step_repeats(case.case_id) == 2:  # a planted slowdown (tests of compare), never in real runs
         steps = {phase: (lambda fn: lambda: (fn(), fn())[1])(fn) for phase, fn in steps.items()}
     for phase, fn in steps.items():

@@ -54,3 +54,27 @@ def apply_gradients(optimizer, grads, variables) -> None:
     if hasattr(optimizer, "get_unscaled_gradients"):
         grads = optimizer.get_unscaled_gradients(grads)
     optimizer.apply_gradients(zip(grads, variables))
+
+
+def zeros(shape):
+    """A zero tensor of the active backend (Keras 2: TensorFlow's)."""
+    if KERAS_3:
+        return keras.ops.zeros(shape)
+    import tensorflow as tf
+
+    return tf.zeros(shape)
+
+
+def to_tensor(array):
+    if KERAS_3:
+        return keras.ops.convert_to_tensor(array)
+    import tensorflow as tf
+
+    return tf.constant(array)
+
+
+def to_numpy(tensor):
+    """A host copy of any backend's tensor or Keras variable."""
+    if KERAS_3:
+        return keras.ops.convert_to_numpy(tensor)
+    return tensor.numpy()

@@ -1,10 +1,9 @@
 """Time one normalization layer alone (a ``kind: layer`` suite case) and place it on the roofline.
 
-The layer gets a random activation tensor of the case's shape and dtype; the timed function is one
-``tf.function`` (XLA-compiled when ``jit_compile``) that runs the forward pass, or the forward and
-the backward pass to the input and the layer's weights. It returns the output and a one-element
-slice of it: reading that slice on the host waits for the device to finish without copying the
-whole output, and returning the output keeps XLA from computing only the slice.
+The layer gets a random activation tensor of the case's shape and dtype; the timed function (the
+backend's ``layer_function``: a ``tf.function``, a JAX function, or PyTorch eager code; compiled
+with XLA or ``torch.compile`` when ``jit_compile``) runs the forward pass, or the forward and the
+backward pass to the input and the layer's weights, and returns when the device has finished.
 """
 
 from __future__ import annotations
@@ -13,33 +12,13 @@ import time
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from bench import catalog, metrics, roofline
-from bench.measure import compat, stream
-from bench.measure.bandwidth import copy_bandwidth
+from bench.errors import ImplementationUnavailable
+from bench.measure import backends, compat, stream
 from bench.measure.kernel_checks import record_checks
 from bench.measure.layers import build_by_calling, build_normalizer
 from bench.measure.throughput import time_calls
-
-
-def layer_function(layer, x, pass_: str, training: bool, jit_compile: bool):
-    """The function a layer case times: ``fn()`` returns when the device has finished the call."""
-    if pass_ == "forward":
-        def step(x):
-            y = layer(x, training=training)
-            return y, tf.reshape(y, [-1])[:1]
-    else:
-        upstream = tf.ones_like(x)
-
-        def step(x):
-            with tf.GradientTape() as tape:
-                tape.watch(x)
-                y = layer(x, training=training)
-            grads = tape.gradient(y, [x, *layer.trainable_variables], output_gradients=upstream)
-            return grads, tf.reshape(grads[0], [-1])[:1]
-    compiled = tf.function(step, jit_compile=jit_compile)
-    return lambda: compiled(x)[1].numpy()
 
 
 def measure_layer_case(case, record: dict, benchmarks: list) -> dict:
@@ -47,9 +26,14 @@ def measure_layer_case(case, record: dict, benchmarks: list) -> dict:
     case, because on a shared machine bandwidth drifts (38-70 GB/s within minutes on the development
     VM) and only a measurement next to the timing makes a ratio meaningful: the machine's own
     (STREAM-style, ``bench.measure.stream``: cache-sized when the call's working set fits in the
-    last-level cache) and TensorFlow's elementwise kernel (the framework ceiling, float32: bytes are
+    last-level cache) and the backend's elementwise kernel (the framework ceiling, float32: bytes are
     bytes, and a 16-bit multiply is not a pure copy on CPUs without half-precision arithmetic)."""
     started = time.perf_counter()
+    backend = backends.active()
+    reason = backends.unsupported(case, backend.NAME)
+    if reason:
+        raise ImplementationUnavailable(reason)
+    record.update(backend_version=backend.VERSION, step_compiler=backend.LAYER_COMPILERS[case.training["jit_compile"]])
     settings = case.training
     shape = catalog.LAYER_SHAPES[settings["shape"]]
     batch, dtype, pass_ = settings["batch_size"], settings["dtype"], settings["pass"]
@@ -57,18 +41,18 @@ def measure_layer_case(case, record: dict, benchmarks: list) -> dict:
     keras.utils.set_random_seed(case.seed)
     compat.set_dtype_policy(dtype)
     try:
-        with tf.device("/GPU:0" if case.device == "gpu" else "/CPU:0"):
+        with backend.device(case.device):
             layer = build_normalizer(case.kind, case.normalizer_options)
-            x = tf.cast(tf.random.normal((batch, *shape)), layer.compute_dtype)
-            build_by_calling(layer, x.shape)
-            fn = layer_function(layer, x, pass_, settings["mode"] == "training", settings["jit_compile"])
+            x = backend.random_normal((batch, *shape), layer.compute_dtype)
+            build_by_calling(layer, (batch, *shape))
+            fn = backend.layer_function(layer, x, pass_, settings["mode"] == "training", settings["jit_compile"])
             timing = time_calls(
                 fn, name=f"layer[{case.case_id}]", fullname=f"normbench::{case.suite}::layer[{case.case_id}]",
                 group=f"{case.suite}:{settings['shape']}:{pass_}:{case.device}",
                 extra_info={"case_id": case.case_id, "phase": "layer"},
                 min_rounds=case.timing["min_rounds"], max_time=case.timing["max_time"],
                 warmup_rounds=case.timing["warmup_rounds"], round_time=case.timing["round_time"])
-            framework = copy_bandwidth("float32", case.timing, benchmarks)
+            framework = backend.elementwise_bandwidth("float32", case.timing, benchmarks)
     finally:
         compat.set_dtype_policy("float32")
     bytes_moved = roofline.minimum_bytes(batch, shape, dtype, pass_)
@@ -76,8 +60,8 @@ def measure_layer_case(case, record: dict, benchmarks: list) -> dict:
     if case.device == "cpu":
         tensor_bytes = roofline.minimum_bytes(batch, shape, dtype, "forward") // 2
         bandwidth, ceiling_kind = stream.ceiling(bytes_moved, tensor_bytes, record.get("threads"))
-    else:  # numpy cannot reach device memory: TensorFlow's kernel is the best measure there
-        bandwidth, ceiling_kind = framework, "device (TensorFlow elementwise)"
+    else:  # numpy cannot reach device memory: the framework's kernel is the best measure there
+        bandwidth, ceiling_kind = framework, f"device ({backend.NAME} elementwise)"
     record.update(
         status="ok", layer_step_seconds=timing.summary(),
         layer_samples_per_sec=metrics.samples_per_second(batch, timing.median),
@@ -85,7 +69,7 @@ def measure_layer_case(case, record: dict, benchmarks: list) -> dict:
         bytes_moved=bytes_moved, achieved_gb_per_s=achieved, bandwidth_gb_per_s=bandwidth,
         bandwidth_fraction=roofline.bandwidth_fraction(achieved, bandwidth), ceiling_kind=ceiling_kind,
         framework_gb_per_s=framework, framework_fraction=roofline.bandwidth_fraction(achieved, framework),
-        weights_finite=bool(all(np.isfinite(w.numpy()).all() for w in layer.weights)),
+        weights_finite=bool(all(np.isfinite(compat.to_numpy(w)).all() for w in layer.weights)),
         case_seconds=time.perf_counter() - started,
     )
     benchmarks.append(timing.benchmark)

@@ -5,13 +5,12 @@ from __future__ import annotations
 from typing import Callable
 
 import keras
-import tensorflow as tf
 
 from bench.errors import ImplementationUnavailable
-from bench.measure.addons import tfa_group_normalization
-from bench.measure.frozen_stats_batch_norm import FrozenStatsBatchNormalization
-from bench.measure.reference_batch_norm import ReferenceBatchNormalization
-from bench.measure.reference_norms import ReferenceInstanceNormalization, ReferenceRMSNormalization
+from bench.measure import compat
+
+# The reference, frozen-statistics and tensorflow-addons layers are TensorFlow code: imported only
+# when a case asks for them, so workers of other Keras backends never import TensorFlow.
 
 
 def _batch_norm(freeze_stats_after: int = 0, implementation: str = "keras", renorm: bool = False,
@@ -19,6 +18,8 @@ def _batch_norm(freeze_stats_after: int = 0, implementation: str = "keras", reno
                 **options) -> keras.layers.Layer:
     if renorm:
         if implementation == "reference":
+            from bench.measure.reference_batch_norm import ReferenceBatchNormalization
+
             return ReferenceBatchNormalization(renorm=True, renorm_rmax=renorm_rmax, renorm_dmax=renorm_dmax,
                                                renorm_momentum=renorm_momentum, **options)
         options.update(renorm=True, renorm_momentum=renorm_momentum,
@@ -26,20 +27,28 @@ def _batch_norm(freeze_stats_after: int = 0, implementation: str = "keras", reno
     if implementation == "reference":
         if freeze_stats_after:
             raise ValueError("freeze_stats_after is implemented for the Keras BatchNorm only")
+        from bench.measure.reference_batch_norm import ReferenceBatchNormalization
+
         return ReferenceBatchNormalization(**options)
     if freeze_stats_after:
+        from bench.measure.frozen_stats_batch_norm import FrozenStatsBatchNormalization
+
         return FrozenStatsBatchNormalization(freeze_stats_after, **options)
     return keras.layers.BatchNormalization(**options)
 
 
 def _group_norm(implementation: str = "keras", **options) -> keras.layers.Layer:
     if implementation == "tfa":
+        from bench.measure.addons import tfa_group_normalization
+
         return tfa_group_normalization(**options)
     return keras.layers.GroupNormalization(**options)
 
 
 def _rms_norm(implementation: str = "keras", **options) -> keras.layers.Layer:
     if implementation == "reference":
+        from bench.measure.reference_norms import ReferenceRMSNormalization
+
         return ReferenceRMSNormalization(**options)
     if not hasattr(keras.layers, "RMSNormalization"):
         raise ImplementationUnavailable(f"keras.layers.RMSNormalization needs Keras 3.9 or later; this stack has "
@@ -49,6 +58,8 @@ def _rms_norm(implementation: str = "keras", **options) -> keras.layers.Layer:
 
 def _instance_norm(implementation: str = "keras", **options) -> keras.layers.Layer:
     if implementation == "reference":
+        from bench.measure.reference_norms import ReferenceInstanceNormalization
+
         return ReferenceInstanceNormalization(**options)
     return keras.layers.GroupNormalization(groups=-1, **options)
 
@@ -59,7 +70,7 @@ BUILDERS: dict[str, Callable[..., keras.layers.Layer]] = {
     "instance": _instance_norm,
     "group": _group_norm,
     "layer": lambda **o: keras.layers.LayerNormalization(**o),
-    "reference_batch": lambda **o: ReferenceBatchNormalization(**o),
+    "reference_batch": lambda **o: _batch_norm(implementation="reference", **o),
     "none": lambda **o: keras.layers.Identity(),
 }
 
@@ -77,4 +88,4 @@ def build_by_calling(layer, shape) -> None:
     BatchNormalization computes wrong training-mode outputs after a direct ``build(shape)``
     (observed with TF 2.15: per-channel mean and scale right, elements wrong); a call builds it
     the way a model does."""
-    layer(tf.zeros(shape), training=False)
+    layer(compat.zeros(shape), training=False)

@@ -1,4 +1,4 @@
-"""Train with per-step losses kept, and evaluate in both BatchNorm modes.
+"""The TensorFlow backend's trainer: per-step losses kept, evaluation in both BatchNorm modes.
 
 Each epoch runs inside one ``tf.function`` (a ``tf.range`` loop over pre-shuffled index batches),
 so tiny batch sizes measure the model, not Python's per-call overhead. The loss of every step is
@@ -19,18 +19,6 @@ from bench.measure import compat
 # Every case builds a new model and so traces new functions; TensorFlow's "excessive retracing"
 # warning counts those across instances and would fire on every run for no fault of the case.
 tf.get_logger().setLevel(logging.ERROR)
-
-
-def make_optimizer(training: dict, learning_rate: float) -> keras.optimizers.Optimizer:
-    """The suite's optimizer; under ``mixed_float16`` wrapped in dynamic loss scaling, as
-    ``model.fit`` would do, so small float16 gradients do not flush to zero."""
-    if training["optimizer"] == "adam":
-        optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
-    else:
-        optimizer = keras.optimizers.SGD(learning_rate=learning_rate, momentum=training["sgd_momentum"])
-    if training["precision"] == "mixed_float16":
-        return compat.loss_scale_optimizer(optimizer)
-    return optimizer
 
 
 class Trainer:
@@ -96,6 +84,13 @@ class Trainer:
         out = [self.predict_step(tf.constant(x[i:i + batch_size]), training).numpy()
                for i in range(0, len(x), batch_size)]
         return np.concatenate(out)
+
+    def step_functions(self, x: np.ndarray, y: np.ndarray) -> dict:
+        """The timed calls: one training step and one inference-mode prediction on (x, y), each
+        returning when the device is done (``.numpy()`` waits for the result)."""
+        x, y = tf.constant(x), tf.constant(y)
+        return {"train": lambda: self.train_step(x, y).numpy(),
+                "infer": lambda: self.predict_step(x, False).numpy()}
 
     def weights_finite(self) -> bool:
         return all(bool(np.isfinite(w.numpy()).all()) for w in self.model.weights)

@@ -48,6 +48,8 @@ class Case:
         """Identifies the experiment, not its name: every resolved option, seed and device (the
         case_id holds only the grid values, so a changed ``epochs`` keeps the same case_id)."""
         data = {k: v for k, v in self.to_dict().items() if k != "case_id"}
+        data["training"] = {k: v for k, v in data["training"].items()
+                            if not (k in catalog.ADDED_SETTINGS and catalog.ADDED_SETTINGS[k] == v)}
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
