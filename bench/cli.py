@@ -205,12 +205,18 @@ def _sigterm_as_interrupt():
     """SIGTERM (sent by ``timeout``, CI cancel, systemd, cluster schedulers) stops a run as Ctrl-C
     does: finished cases kept, workers stopped, run.json marked interrupted. SIGINT gets Python's
     own handler even where the run was started with it ignored (a shell's background job, ``cmd &``,
-    inherits SIGINT ignored, and Python then never installs its handler): ``kill -INT`` still stops it."""
+    inherits SIGINT ignored, and Python then never installs its handler): ``kill -INT`` still stops it.
+    Only the first signal interrupts: ``timeout`` signals both the process and its group, and a second
+    Ctrl-C must not break the clean stop the first one started."""
+    interrupted = []
+
     def interrupt(signum, frame):
-        raise KeyboardInterrupt
+        if not interrupted:
+            interrupted.append(signum)
+            raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
-    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    previous_int = signal.signal(signal.SIGINT, interrupt)
     try:
         yield
     finally:

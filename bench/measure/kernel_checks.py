@@ -40,7 +40,9 @@ def batch_dependence(layer, x: np.ndarray, training: bool) -> float:
 
 def xla_difference(layer, x: np.ndarray, training: bool) -> float:
     """Largest difference between the layer compiled with XLA and without, output and gradients
-    with respect to the input and weights, over the largest |value| of each."""
+    with respect to the input and weights, over the largest |value| of each (TensorFlow's XLA switch)."""
+    import tensorflow as tf
+
     upstream = tf.constant(np.random.default_rng(8).normal(size=x.shape).astype("float32"))
 
     def step(inputs):
