@@ -213,7 +213,7 @@ def environment_warnings(before_info: dict, after_info: dict) -> list[str]:
 
 def execution_warnings(matched: list[tuple[dict, dict]]) -> list[str]:
     """Cases timed under different thread counts or backends: the throughput change includes that."""
-    keys = ("executor", "threads", "slot_cpus")
+    keys = ("executor", "threads", "slot_cpus", "backend_version")
     counts: dict[str, int] = {}
     for a, b in matched:
         for key in keys:

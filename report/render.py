@@ -106,6 +106,13 @@ def _info_view(info) -> dict:
     view = dict(info)
     for key in ("machine", "framework", "commit"):
         view[key] = info.get(key) if isinstance(info.get(key), dict) else {}
+    frameworks = info.get("frameworks") if isinstance(info.get("frameworks"), dict) else {}
+    if len(frameworks) > 1:  # a run across Keras backends: every framework's versions, GPUs per backend
+        view["framework"] = {"keras_backends": ", ".join(frameworks)}
+        for name, framework in frameworks.items():
+            for key, value in (framework.items() if isinstance(framework, dict) else ()):
+                if key != "keras_backend":
+                    view["framework"][f"{key} ({name})" if key == "gpus" else key] = value
     view["suites"] = [s for s in info.get("suites", []) if isinstance(s, dict)] \
         if isinstance(info.get("suites"), list) else []
     view["argv"] = [str(a) for a in info.get("argv", [])] if isinstance(info.get("argv"), list) else []
@@ -118,6 +125,8 @@ def _execution_text(execution: dict) -> str:
     """One line per start or resume of the run: which backend, how many workers and threads, where."""
     text = (f"{execution.get('executor', '?')}, {execution.get('workers', '?')} worker(s), "
             f"{execution.get('threads', '?')} thread(s) each, started {execution.get('started_at', '?')}")
+    if isinstance(execution.get("backends"), list):
+        text += f"; Keras backend(s): {', '.join(map(str, execution['backends']))}"
     nodes = execution.get("nodes")
     if isinstance(nodes, list) and nodes:
         text += f"; Ray {execution.get('ray', '?')} cluster {execution.get('cluster', '?')}: " + ", ".join(

@@ -129,7 +129,14 @@ def test_one_suite_on_every_backend_end_to_end(tmp_path, write_suite, capfd):
 
     info = json.loads((results / "latest" / "run.json").read_text())
     assert info["frameworks"]["jax"]["keras_backend"] == "jax" and info["framework"]["tensorflow"]
-    assert {e["backend"] for e in info["executions"]} >= {"tensorflow", "jax"}
+    (execution,) = info["executions"]  # serially, one worker per backend side by side
+    assert set(execution["backends"]) >= {"tensorflow", "jax"}
+    from bench.execute.runner import interleave
+    from bench.suite import load_suites
+
+    ran = [r["case_id"] for r in records if r["status"] == "ok" and r["suite"] == "backends_tiny"]
+    planned = [c.case_id for c in interleave(expand(load_suites([model_suite])[0]), info["order_seed"])]
+    assert ran == [case_id for case_id in planned if case_id in ran]  # the shuffled order, across backends
     # Framework start-up noise (oneDNN, CUDA probing) goes to the run's worker.log, not the terminal.
     assert (results / "latest" / "worker.log").exists()
     foreign = [line for line in err.splitlines() if line and not line.startswith(("normbench:", "["))]

@@ -84,10 +84,12 @@ class _Slot:
 
 
 class RayBackend:
-    def __init__(self, run_id: str, execution: Execution, stream, backend: str = "tensorflow"):
+    def __init__(self, run_id: str, execution: Execution, stream, keras_backends=("tensorflow",)):
+        """Slots for one Keras backend (``keras_backends`` names one): a run that spans backends
+        starts the cluster's slots once per backend."""
+        (self.keras_backend,) = keras_backends
         self.run_id = run_id
         self.stream = stream
-        self.keras_backend = backend
         workers = execution.workers
         self.threads = execution.threads
         cores = os.cpu_count() or 1
@@ -128,6 +130,9 @@ class RayBackend:
         if self.gpu_reason:
             for slot in gpu_slots:
                 self._drop(slot)
+        self.frameworks = {self.keras_backend: self.framework}
+        self.gpu_reasons = {self.keras_backend: self.gpu_reason}
+        self.unavailable: dict[str, str] = {}
 
     # -- what the driver asks ------------------------------------------------------------------
 

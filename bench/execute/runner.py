@@ -134,38 +134,42 @@ class _Driver:
         todo = [case for case in cases if case.case_id not in done]
         self.say(f"run {self.store.run_id}: {len(cases)} cases in {n_suites} suite(s)"
                  + (f", {len(cases) - len(todo)} already recorded" if len(todo) < len(cases) else ""))
-        groups = {name: [case for case in todo if backend_of(case) == name] for name in catalog.BACKENDS}
-        groups = {name: group for name, group in groups.items() if group}
-        for name, group in groups.items():
-            if len(groups) > 1:
-                self.say(f"Keras backend {name}: {len(group)} cases")
-            self.run_backend(name, group, execution)
+        names = [name for name in catalog.BACKENDS if any(backend_of(case) == name for case in todo)]
+        for name in list(names):
+            missing = backends.missing_reason(name)
+            if missing:
+                self.skip([case for case in todo if backend_of(case) == name], missing, f"{name} cases")
+                names.remove(name)
+        # Serially, one worker per backend side by side keeps the shuffled order across backends;
+        # Ray's slots are started per backend, one backend after another.
+        for group in ([[name] for name in names] if execution.uses_ray else [names] if names else []):
+            self.run_on(group, [case for case in todo if backend_of(case) in group], execution)
 
-    def run_backend(self, name: str, todo: list[Case], execution: Execution) -> None:
-        """The cases of one Keras backend, on workers started for it (KERAS_BACKEND is fixed per process)."""
-        missing = backends.missing_reason(name)
-        if missing:
-            self.skip(todo, missing, f"{len(todo)} {name} cases recorded as skipped")
-            return
+    def run_on(self, names: list[str], todo: list[Case], execution: Execution) -> None:
+        """Start workers for the Keras backends ``names`` (KERAS_BACKEND is fixed per process) and run ``todo``."""
         log_path = None if execution.verbose else str(self.store.path / "worker.log")
+        where = f" (framework output: {log_path})" if log_path else ""
         try:
-            self.backend = _backend(execution, self.store.run_id, self.stream, name, log_path)
-        except WorkerStartFailed as exc:  # the framework is installed but cannot load here
-            where = f" (its output: {log_path})" if log_path else ""
-            self.skip(todo, f"{exc}{where}", f"{len(todo)} {name} cases recorded as skipped")
+            self.backend = _backend(execution, self.store.run_id, self.stream, names, log_path)
+        except WorkerStartFailed as exc:  # no backend's framework could load here
+            self.skip(todo, f"{exc}{where}", "cases")
             return
         info = self.store.read_info()
-        info.setdefault("framework", self.backend.framework)
-        info.setdefault("frameworks", {})[name] = self.backend.framework
-        info.setdefault("executions", []).append({**self.backend.describe(), "backend": name})
+        for name, framework in self.backend.frameworks.items():
+            info.setdefault("framework", framework)
+            info.setdefault("frameworks", {})[name] = framework
+        info.setdefault("executions", []).append({**self.backend.describe(), "backends": list(self.backend.frameworks)})
         self.store.write_info(info)
 
-        gpu_reason = self.backend.gpu_reason
-        if gpu_reason:
+        for name, reason in self.backend.unavailable.items():
+            self.skip([case for case in todo if backend_of(case) == name], f"{reason}{where}", f"{name} cases")
+        todo = [case for case in todo if backend_of(case) not in self.backend.unavailable]
+        for name, reason in self.backend.gpu_reasons.items():
             # Record what cannot run first, in one line, so the progress bar's ETA covers real work.
-            unrunnable = [case for case in todo if case.device == "gpu"]
-            self.skip(unrunnable, gpu_reason, f"{len(unrunnable)} GPU cases recorded as skipped")
-            todo = [case for case in todo if case.device != "gpu"]
+            unrunnable = [case for case in todo if case.device == "gpu" and backend_of(case) == name]
+            if reason:
+                self.skip(unrunnable, reason, "GPU cases" if len(names) == 1 else f"{name} GPU cases")
+                todo = [case for case in todo if case not in unrunnable]
 
         self.progress = Progress(len(todo), self.stream)
         self.backend.execute(todo, self.case_finished)
@@ -174,11 +178,11 @@ class _Driver:
         self.backend.stop()
         self.backend = None
 
-    def skip(self, cases: list[Case], reason: str, summary: str) -> None:
+    def skip(self, cases: list[Case], reason: str, what: str) -> None:
         for case in cases:
             self.save(records.skipped(case, self.store.run_id, reason), [])
         if cases:
-            self.say(f"{summary}: {reason}")
+            self.say(f"{len(cases)} {what} recorded as skipped: {reason}")
 
     def case_finished(self, record: dict, benchmarks: list, node: str) -> None:
         self.save(record, benchmarks)
@@ -209,16 +213,16 @@ class _Driver:
         return RunResult(self.store, self.counts, interrupted=state != "complete", error=error)
 
 
-def _backend(execution: Execution, run_id: str, stream, keras_backend: str, log_path: str | None):
-    """Start the executor ``execution`` names, its workers on ``keras_backend``; Ray is imported
+def _backend(execution: Execution, run_id: str, stream, keras_backends: list[str], log_path: str | None):
+    """Start the executor ``execution`` names, its workers on ``keras_backends``; Ray is imported
     only when it is asked for (its workers' output goes to Ray's own logs)."""
     if execution.uses_ray:
         from bench.execute.ray_backend import RayBackend
 
-        return RayBackend(run_id, execution, stream, keras_backend)
+        return RayBackend(run_id, execution, stream, keras_backends)
     from bench.execute.serial import SerialBackend
 
-    return SerialBackend(run_id, execution.threads, keras_backend, log_path)
+    return SerialBackend(run_id, execution.threads, keras_backends, log_path)
 
 
 def backend_of(case: Case) -> str:

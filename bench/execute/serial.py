@@ -26,18 +26,36 @@ START_TIMEOUT = 300.0
 
 
 class SerialBackend:
-    """Cases one after another in one worker process at a time (``--workers 1``), on one Keras
-    backend; the worker's own output goes to ``log_path`` when given."""
+    """Cases one after another (``--workers 1``), each in the worker of its Keras backend.
 
-    def __init__(self, run_id: str, threads: int | None, backend: str = "tensorflow", log_path: str | None = None):
+    A worker serves one backend (KERAS_BACKEND is read once per process), so a run that spans
+    backends keeps one worker per backend alive and hands each case to its own: the run's
+    shuffled order is kept, and a slow spell of the machine is spread over the backends instead
+    of landing on whichever ran last. Workers' own output goes to ``log_path`` when given. A
+    backend whose worker cannot start is listed in ``unavailable`` with the reason.
+    """
+
+    def __init__(self, run_id: str, threads: int | None, keras_backends=("tensorflow",),
+                 log_path: str | None = None):
         self.run_id = run_id
         self.threads = threads
-        self.keras_backend = backend
         self.log_path = log_path
-        self.worker: Worker | None = None
+        self.workers: dict[str, Worker] = {}
         self.current: str | None = None
-        info = self.fresh_worker().info
-        self.framework, self.gpu_reason, self.host = info["framework"], info["gpu_reason"], info["host"]
+        self.frameworks: dict[str, dict] = {}
+        self.gpu_reasons: dict[str, str | None] = {}
+        self.unavailable: dict[str, str] = {}
+        info = None
+        for name in keras_backends:
+            try:
+                info = self.fresh_worker(name).info
+            except WorkerStartFailed as exc:
+                self.unavailable[name] = str(exc)
+                continue
+            self.frameworks[name], self.gpu_reasons[name] = info["framework"], info["gpu_reason"]
+        if info is None:
+            raise WorkerStartFailed("; ".join(self.unavailable.values()))
+        self.host = info["host"]
         self.placement = placement(info)
 
     def describe(self) -> dict:
@@ -54,33 +72,34 @@ class SerialBackend:
             finished(record, benchmarks, self.host)
 
     def run_one(self, case: Case) -> tuple[dict, list]:
-        if self.worker is None or self.worker.cases_run >= MAX_CASES_PER_WORKER:
-            self.fresh_worker()
+        name = case.training.get("backend", "tensorflow")
+        worker = self.workers.get(name)
+        if worker is None or worker.cases_run >= MAX_CASES_PER_WORKER:
+            worker = self.fresh_worker(name)
         try:
-            record, benchmarks = self.worker.run(case, case.timing["case_timeout"])
+            record, benchmarks = worker.run(case, case.timing["case_timeout"])
         except CaseAborted as exc:
-            self.worker = None  # dead or killed; the next case starts a new one
+            self.workers.pop(name, None)  # dead or killed; the next case starts a new one
             record = new_record(case, self.run_id)
             record.update(self.placement, status="failed", error=str(exc))
             return record, []
         if record["status"] == "failed":
             # An exception may leave the worker unfit (a lowered memory limit, a wedged device):
             # the next case gets a fresh one.
-            self.worker.close()
-            self.worker = None
+            self.workers.pop(name).close()
         return record, benchmarks
 
-    def fresh_worker(self) -> "Worker":
-        if self.worker is not None:
-            self.worker.close()
-        self.worker = None
-        self.worker = Worker(self.run_id, self.threads, self.keras_backend, self.log_path)
-        return self.worker
+    def fresh_worker(self, name: str) -> "Worker":
+        old = self.workers.pop(name, None)
+        if old is not None:
+            old.close()
+        self.workers[name] = Worker(self.run_id, self.threads, name, self.log_path)
+        return self.workers[name]
 
     def stop(self) -> None:
-        if self.worker is not None:
-            self.worker.kill()
-            self.worker = None
+        for worker in self.workers.values():
+            worker.kill()
+        self.workers.clear()
 
 
 class CaseAborted(Exception):
