@@ -109,6 +109,11 @@ DATASETS: dict[str, Mapping[str, Param]] = {
         "test_fraction": Param(float, 0.25, fraction_open),
         "input_scale": Param(float, 1.0, positive),
     },
+    "npz": {  # a user's own data (bench/data/npz.py); the path is resolved against the suite's folder
+        "path": Param(str, "", help="the .npz file with x_train, y_train, x_test, y_test"),
+        "classes": Param(int, 0, at_least(0), help="class count (0: the largest label + 1)"),
+        "input_scale": Param(float, 1.0, positive, help="factor applied to the inputs"),
+    },
 }
 
 _PLACEMENT = Param(str, "before", choices=("before", "after"),

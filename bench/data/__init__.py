@@ -1,4 +1,5 @@
-"""Datasets that need no download: scikit-learn's bundled digits and seeded synthetic images."""
+"""Datasets: scikit-learn's bundled digits, seeded synthetic images (no download) and a user's own
+``.npz`` file."""
 
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ def load_dataset(name: str, options: dict) -> Dataset:
         from bench.data.synthetic import make_synthetic
 
         return make_synthetic(**options)
+    if name == "npz":
+        from bench.data.npz import load_npz
+
+        return load_npz(**options)
     raise ValueError(f"unknown dataset {name!r}")
 
 
@@ -55,6 +60,10 @@ def train_size(name: str, options: dict) -> int:
     elif name == "synthetic":
         samples, classes = options["samples"], options["classes"]
         counts = [samples // classes + (1 if c < samples % classes else 0) for c in range(classes)]
+    elif name == "npz":  # split by the file itself
+        from bench.data.npz import read_checked
+
+        return len(read_checked(options["path"], options["classes"])[1])
     else:
         raise ValueError(f"unknown dataset {name!r}")
     return sum(n - int(round(n * options["test_fraction"])) for n in counts)

@@ -134,10 +134,13 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
         shapes = grid.get("shape", [training["shape"]])
         _check_groups_fit(normalizers, grid, [[catalog.LAYER_SHAPES[s][-1] for s in shapes]])
     else:
-        dataset = _component(document.get("dataset", "digits"), "dataset", catalog.DATASETS)
+        dataset = _user_files(_component(document.get("dataset", "digits"), "dataset", catalog.DATASETS), source)
         model = _component(_model_section(document), "model", catalog.MODELS)
         grid = _grid(document.get("grid") or {}, normalizers, kind, model, dataset, training_raw, document)
         models = _model_variants(document.get("model", "cnn"), grid, model)
+        _check_input_rank(dataset, models)
+        if "path" in grid:
+            raise FieldError("grid.path", "a dataset file cannot be a grid axis: write one suite per file")
         _check_groups_fit(normalizers, grid, grid.get("widths", [m.options["widths"] for m in models.values()]))
         _check_batches_fit(training, grid, dataset)
     seeds = tuple(Param(list, [0], item=int).parse(document.get("seeds", [0]), "seeds"))
@@ -204,6 +207,38 @@ def _component(raw: Any, where: str, known: Mapping[str, Mapping[str, Param]]) -
         raise FieldError(f"{where}.name", f"unknown {where} {_short(name)} (known: {', '.join(known)})")
     options = {k: v for k, v in raw.items() if k != "name"}
     return Component(name, parse_options(known[name], options, where))
+
+
+def _user_files(dataset: Component, source: str) -> Component:
+    """An ``npz`` dataset's path, resolved against the suite file's folder and checked now, so a bad
+    file stops the suite before anything runs (one line naming the field and the problem)."""
+    if dataset.name != "npz":
+        return dataset
+    from bench.data.npz import read_checked
+
+    if not dataset.options["path"]:
+        raise FieldError("dataset.path", "is required for dataset npz (a .npz file with x_train, y_train, "
+                                         "x_test, y_test)")
+    path = Path(dataset.options["path"]).expanduser()
+    if not path.is_absolute():
+        path = (Path(source).parent if source and not source.startswith("<") else Path.cwd()) / path
+    try:
+        read_checked(path, dataset.options["classes"])
+    except ValueError as exc:
+        raise FieldError("dataset.path", str(exc)) from None
+    return Component(dataset.name, {**dataset.options, "path": str(path.resolve())})
+
+
+def _check_input_rank(dataset: Component, models: Mapping[str, Component]) -> None:
+    """A CNN needs images: an npz dataset of plain feature vectors suits the MLP only."""
+    if dataset.name != "npz" or "cnn" not in models:
+        return
+    from bench.data.npz import read_checked
+
+    shape = read_checked(dataset.options["path"], dataset.options["classes"])[0].shape[1:]
+    if len(shape) != 3:
+        raise FieldError("model", f"cnn needs images (N, H, W) or (N, H, W, C); {dataset.options['path']} holds "
+                                  f"examples of shape {shape}: use model mlp")
 
 
 def _normalizers(raw: Any) -> tuple[NormalizerSpec, ...]:
