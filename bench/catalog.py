@@ -94,6 +94,14 @@ register_normalizer(NormalizerKind("instance", {
 }, "InstanceNorm: each example's each channel over its spatial positions (GroupNorm with one channel "
    "per group); on an MLP's (batch, features) input every value is alone and the output is beta"))
 register_normalizer(NormalizerKind("none", {}, "no normalization: the baseline"))
+register_normalizer(NormalizerKind("factory", {
+    "factory": Param(str, help="package.module:name of a callable returning a Keras layer; the entry's other "
+                               "keys are its keyword arguments (bench/suite/user_code.py)"),
+}, "your own normalization layer, built as factory(**options) from your module"))
+
+# Components whose options are the user's: besides the listed ones, any key is passed through to
+# the user's callable, and any grid axis nothing else owns applies to them.
+OPEN_OPTIONS = {"factory"}
 
 DATASETS: dict[str, Mapping[str, Param]] = {
     "digits": {
@@ -127,9 +135,13 @@ MODELS: dict[str, Mapping[str, Param]] = {
         "widths": Param(list, [64, 64], item=int, check=at_least(1), help="units per dense block"),
         "placement": _PLACEMENT,
     },
+    "factory": {  # your own model (see OPEN_OPTIONS)
+        "factory": Param(str, help="package.module:function called as function(input_shape, classes, "
+                                   "normalization, **options); returns an uncompiled Keras model"),
+    },
 }
 
-MODEL_AXIS = Param(str, "cnn", choices=tuple(MODELS),
+MODEL_AXIS = Param(str, "cnn", choices=tuple(m for m in MODELS if m not in OPEN_OPTIONS),
                    help="a grid axis over model families; the model section's options apply to each")
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")

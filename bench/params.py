@@ -82,6 +82,10 @@ class Param:
 
 def _coerce(kind: type, value, where: str):
     """Accept YAML's natural spellings (an int where a float is wanted, '1e-3' strings) and nothing looser."""
+    if kind is object:  # a user callable's option (USER_VALUE): any plain scalar, passed on as it is
+        if isinstance(value, (str, int, float, bool)):
+            return value
+        raise FieldError(where, f"must be a string, number or boolean, got {value!r}")
     if kind is float and isinstance(value, str):
         try:
             value = float(value)
@@ -130,3 +134,7 @@ def _join(where: str, name: str) -> str:
 
 __all__ = ["Param", "REQUIRED", "parse_options", "positive", "at_least", "in_unit_interval",
            "fraction_open"]
+
+
+# A grid value for an option of the user's own model or normalizer (catalog.OPEN_OPTIONS).
+USER_VALUE = Param(object, None, help="an option of your own model or normalizer")

@@ -64,7 +64,18 @@ def _instance_norm(implementation: str = "keras", **options) -> keras.layers.Lay
     return keras.layers.GroupNormalization(groups=-1, **options)
 
 
+def _user_layer(factory: str, factory_path: str | None = None, **options) -> keras.layers.Layer:
+    """The user's own normalization layer (``factory`` kind): ``factory(**options)`` from their module."""
+    from bench.suite.user_code import load_object
+
+    layer = load_object(factory, factory_path)(**options)
+    if not isinstance(layer, keras.layers.Layer):
+        raise TypeError(f"{factory}(**options) returned {type(layer).__name__}, not a Keras layer")
+    return layer
+
+
 BUILDERS: dict[str, Callable[..., keras.layers.Layer]] = {
+    "factory": _user_layer,
     "batch": _batch_norm,
     "rms": _rms_norm,
     "instance": _instance_norm,

@@ -1,4 +1,5 @@
-"""The two model families a suite can name: blocks of (conv|dense) -> normalizer -> activation.
+"""The model families a suite can name: blocks of (conv|dense) -> normalizer -> activation, or the
+user's own factory (``model: {factory: package.module:function}``).
 
 ``placement: after`` swaps the order to activation -> normalizer, the variant the article mentions
 for some ResNets. The layer feeding a normalizer has no bias: the normalizer's beta replaces it.
@@ -13,6 +14,8 @@ from bench.measure.layers import build_normalizer
 
 def build_model(name: str, options: dict, input_shape: tuple, classes: int, kind: str,
                 normalizer_options: dict) -> keras.Model:
+    if name == "factory":
+        return _user_model(options, input_shape, classes, lambda: build_normalizer(kind, normalizer_options))
     inputs = keras.Input(shape=input_shape)
     x = inputs if name == "cnn" else keras.layers.Flatten()(inputs)
     use_bias = kind == "none"
@@ -30,3 +33,15 @@ def build_model(name: str, options: dict, input_shape: tuple, classes: int, kind
         x = keras.layers.GlobalAveragePooling2D()(x)
     outputs = keras.layers.Dense(classes, dtype="float32")(x)  # float32 logits under mixed precision
     return keras.Model(inputs, outputs, name=f"{name}_{kind}")
+
+
+def _user_model(options: dict, input_shape: tuple, classes: int, normalization) -> keras.Model:
+    """``function(input_shape, classes, normalization, **options)``; ``normalization()`` returns a
+    fresh normalization layer of the case, so the factory decides where normalization goes."""
+    from bench.suite.user_code import load_object, split_options
+
+    reference, folder, user_options = split_options(options)
+    model = load_object(reference, folder)(tuple(input_shape), classes, normalization, **user_options)
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"{reference} returned {type(model).__name__}, not a Keras model")
+    return model

@@ -78,14 +78,31 @@ def expand(suite: Suite, quick: bool = False) -> list[Case]:
 def _applies(axis: str, spec: NormalizerSpec, suite: Suite) -> bool:
     if axis in catalog.SETTINGS[suite.kind] or axis in catalog.NORMALIZERS[spec.kind].options:
         return True
-    return suite.kind == "model" and (axis == "model" or axis in catalog.MODELS[suite.model.name]
-                                      or axis in catalog.DATASETS[suite.dataset.name])
+    if suite.kind == "model" and (axis == "model" or axis in catalog.MODELS[suite.model.name]
+                                  or axis in catalog.DATASETS[suite.dataset.name]):
+        return True
+    return _user_axis_owner(axis, suite) in ("model", spec.kind)
+
+
+def _user_axis_owner(axis: str, suite: Suite) -> str | None:
+    """Who takes a grid axis that no catalog entry owns: the user's model factory when the suite has
+    one, else the user's normalizers (``factory`` kind); None when it is a catalog axis."""
+    owned = axis in catalog.SETTINGS[suite.kind] or axis == "model" or any(
+        axis in catalog.NORMALIZERS[spec.kind].options for spec in suite.normalizers)
+    if suite.kind == "model":
+        owned = owned or axis in catalog.MODELS[suite.model.name] or axis in catalog.DATASETS[suite.dataset.name]
+    if owned:
+        return None
+    if suite.kind == "model" and suite.model.name in catalog.OPEN_OPTIONS:
+        return "model"
+    return "factory"
 
 
 def _case(suite: Suite, spec: NormalizerSpec, axes: dict, not_applicable: tuple, seed: int,
           device: str) -> Case:
-    def overridden(base: dict, owner_keys) -> dict:
-        return {**base, **{k: v for k, v in axes.items() if k in owner_keys}}
+    def overridden(base: dict, owner_keys, owner: str = "") -> dict:
+        return {**base, **{k: v for k, v in axes.items()
+                           if k in owner_keys or (owner and _user_axis_owner(k, suite) == owner)}}
 
     model = suite.models.get(axes.get("model", suite.model.name), suite.model)
     return Case(
@@ -93,11 +110,12 @@ def _case(suite: Suite, spec: NormalizerSpec, axes: dict, not_applicable: tuple,
         suite=suite.name,
         normalizer=spec.label,
         kind=spec.kind,
-        normalizer_options=overridden(spec.options, catalog.NORMALIZERS[spec.kind].options),
+        normalizer_options=overridden(spec.options, catalog.NORMALIZERS[spec.kind].options, spec.kind),
         dataset=suite.dataset.name,
         dataset_options=overridden(suite.dataset.options, catalog.DATASETS.get(suite.dataset.name, {})),
         model=model.name,
-        model_options=overridden(model.options, catalog.MODELS.get(model.name, {})),
+        model_options=overridden(model.options, catalog.MODELS.get(model.name, {}),
+                                 "model" if model.name in catalog.OPEN_OPTIONS else ""),
         training=overridden(suite.training, catalog.SETTINGS[suite.kind]),
         timing=dict(suite.timing),
         axes=axes,

@@ -17,7 +17,7 @@ import yaml
 
 from bench import catalog
 from bench.errors import FieldError, SuiteError
-from bench.params import Param, parse_options
+from bench.params import USER_VALUE, Param, parse_options
 from bench.suite.spec import Component, NormalizerSpec, Suite
 
 TOP_LEVEL = {
@@ -123,7 +123,7 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
     if not isinstance(description, str):
         raise FieldError("description", f"must be a string, got {_short(description)}")
 
-    normalizers = _normalizers(document.get("normalizers"))
+    normalizers = _normalizers(document.get("normalizers"), source)
     section = catalog.SETTINGS_SECTION[kind]
     training_raw = document.get(section) or {}
     training = parse_options(catalog.SETTINGS[kind], training_raw, section)
@@ -135,13 +135,14 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
         _check_groups_fit(normalizers, grid, [[catalog.LAYER_SHAPES[s][-1] for s in shapes]])
     else:
         dataset = _user_files(_component(document.get("dataset", "digits"), "dataset", catalog.DATASETS), source)
-        model = _component(_model_section(document), "model", catalog.MODELS)
+        model = _component(_model_section(document), "model", catalog.MODELS, source)
         grid = _grid(document.get("grid") or {}, normalizers, kind, model, dataset, training_raw, document)
         models = _model_variants(document.get("model", "cnn"), grid, model)
         _check_input_rank(dataset, models)
         if "path" in grid:
             raise FieldError("grid.path", "a dataset file cannot be a grid axis: write one suite per file")
-        _check_groups_fit(normalizers, grid, grid.get("widths", [m.options["widths"] for m in models.values()]))
+        _check_groups_fit(normalizers, grid, grid.get("widths", [m.options["widths"] for m in models.values()
+                                                                 if "widths" in m.options]))
         _check_batches_fit(training, grid, dataset)
     seeds = tuple(Param(list, [0], item=int).parse(document.get("seeds", [0]), "seeds"))
     if len(set(seeds)) != len(seeds):
@@ -197,16 +198,39 @@ def _quick_document(document: Mapping) -> dict:
     return merged
 
 
-def _component(raw: Any, where: str, known: Mapping[str, Mapping[str, Param]]) -> Component:
+def _component(raw: Any, where: str, known: Mapping[str, Mapping[str, Param]], source: str = "") -> Component:
     if isinstance(raw, str):
         raw = {"name": raw}
     if not isinstance(raw, Mapping):
         raise FieldError(where, f"must be a name or a mapping with 'name', got {_short(raw)}")
-    name = raw.get("name")
+    name = raw.get("name", "factory" if "factory" in raw and where == "model" else None)
     if not isinstance(name, str) or name not in known:
         raise FieldError(f"{where}.name", f"unknown {where} {_short(name)} (known: {', '.join(known)})")
     options = {k: v for k, v in raw.items() if k != "name"}
+    if name in catalog.OPEN_OPTIONS:
+        return Component(name, _user_options(known[name], options, where, source, "model"))
     return Component(name, parse_options(known[name], options, where))
+
+
+def _user_options(specs: Mapping[str, Param], options: Mapping, where: str, source: str, role: str) -> dict:
+    """A user factory's options: ``factory`` imported and its signature checked now (one line naming
+    the field on any problem), the rest passed through; ``factory_path`` is where it was found."""
+    from bench.suite import user_code
+
+    if "factory_path" in options:
+        raise FieldError(f"{where}.factory_path", "is set by normbench (the suite file's folder)")
+    extra = tuple(k for k in options if k not in specs)
+    parsed = parse_options(specs, options, where, allow=extra)
+    folder = user_code.folder_of(source)
+    try:
+        user_code.check_plain({k: parsed[k] for k in extra}, where)
+        with user_code.framework_output_hidden():
+            factory = user_code.load_object(parsed["factory"], folder)
+        check = user_code.check_model_factory if role == "model" else user_code.check_layer_factory
+        check(factory, {k: parsed[k] for k in extra})
+    except ValueError as exc:
+        raise FieldError(f"{where}.factory", str(exc)) from None
+    return {**parsed, "factory_path": folder}
 
 
 def _user_files(dataset: Component, source: str) -> Component:
@@ -241,7 +265,7 @@ def _check_input_rank(dataset: Component, models: Mapping[str, Component]) -> No
                                   f"examples of shape {shape}: use model mlp")
 
 
-def _normalizers(raw: Any) -> tuple[NormalizerSpec, ...]:
+def _normalizers(raw: Any, source: str = "") -> tuple[NormalizerSpec, ...]:
     if not isinstance(raw, Mapping) or not raw:
         raise FieldError("normalizers", "must be a non-empty mapping of label: {kind, options}, "
                                         f"got {_short(raw)}")
@@ -253,11 +277,14 @@ def _normalizers(raw: Any) -> tuple[NormalizerSpec, ...]:
         options = dict(options or {}) if isinstance(options, Mapping) or options is None else options
         if not isinstance(options, dict):
             raise FieldError(where, f"must be a mapping of options, got {_short(options)}")
-        kind = options.pop("kind", label)
+        kind = options.pop("kind", "factory" if "factory" in options else label)
         if not isinstance(kind, str) or kind not in catalog.NORMALIZERS:
             raise FieldError(f"{where}.kind", f"unknown normalizer {_short(kind)} "
                                               f"(known: {', '.join(catalog.NORMALIZERS)})")
-        parsed = parse_options(catalog.NORMALIZERS[kind].options, options, where)
+        if kind in catalog.OPEN_OPTIONS:
+            parsed = _user_options(catalog.NORMALIZERS[kind].options, options, where, source, "normalizer")
+        else:
+            parsed = parse_options(catalog.NORMALIZERS[kind].options, options, where)
         specs.append(NormalizerSpec(label, kind, parsed))
     return tuple(specs)
 
@@ -315,6 +342,9 @@ def _axis_owners(axis: str, normalizers, kind: str, model: Component, dataset: C
         option = catalog.NORMALIZERS[spec.kind].options.get(axis)
         if option is not None and option not in owners:
             owners.append(option)
+    if not owners and axis not in ("factory", "factory_path") and (
+            model.name in catalog.OPEN_OPTIONS or any(spec.kind in catalog.OPEN_OPTIONS for spec in normalizers)):
+        owners.append(USER_VALUE)  # an option of the user's own model or normalizer
     return owners
 
 
