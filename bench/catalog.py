@@ -135,13 +135,19 @@ MODELS: dict[str, Mapping[str, Param]] = {
         "widths": Param(list, [64, 64], item=int, check=at_least(1), help="units per dense block"),
         "placement": _PLACEMENT,
     },
+    "file": {  # a saved Keras model (bench/measure/saved_model.py); the path is resolved like a dataset's
+        "file": Param(str, help="the .keras file (relative to the suite file's folder)"),
+        "replace": Param(str, "BatchNormalization", help="the layer class swapped for the case's normalizer"),
+        "weights": Param(str, "reinit", choices=("reinit", "keep"),
+                         help="the other layers' weights: re-initialised, or kept as saved"),
+    },
     "factory": {  # your own model (see OPEN_OPTIONS)
         "factory": Param(str, help="package.module:function called as function(input_shape, classes, "
                                    "normalization, **options); returns an uncompiled Keras model"),
     },
 }
 
-MODEL_AXIS = Param(str, "cnn", choices=tuple(m for m in MODELS if m not in OPEN_OPTIONS),
+MODEL_AXIS = Param(str, "cnn", choices=("cnn", "mlp"),
                    help="a grid axis over model families; the model section's options apply to each")
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")

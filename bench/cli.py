@@ -132,14 +132,15 @@ def _check_user_code(suite, cases) -> None:
     from bench.errors import SuiteError
     from bench.suite.user_code import framework_output_hidden
 
-    users = [c for c in cases if c.kind in catalog.OPEN_OPTIONS or c.model in catalog.OPEN_OPTIONS]
+    users = [c for c in cases if c.kind in catalog.OPEN_OPTIONS or c.model in (*catalog.OPEN_OPTIONS, "file")]
     seen = set()
     for case in users:
         key = (case.normalizer, json.dumps([case.normalizer_options, case.model_options], sort_keys=True))
         if key in seen:
             continue
         seen.add(key)
-        field = "model.factory" if case.model in catalog.OPEN_OPTIONS else f"normalizers.{case.normalizer}.factory"
+        field = {"factory": "model.factory", "file": "model.file"}.get(case.model,
+                                                                       f"normalizers.{case.normalizer}.factory")
         try:
             with framework_output_hidden():
                 _build_once(case)

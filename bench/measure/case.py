@@ -16,6 +16,7 @@ from bench.measure import backends, compat
 from bench.measure.fine_tuning import prepare_batch_norm
 from bench.measure.kernel_checks import record_checks
 from bench.measure.models import build_model
+from bench.measure.saved_model import replaced_layers
 from bench.measure.precise_bn import bessel_corrected, precise_bn_accuracy
 from bench.measure.statistics_monitor import StatisticsMonitor
 from bench.measure.optimizer import make_optimizer
@@ -58,6 +59,7 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
         with backend.device(case.device):
             model = build_model(case.model, case.model_options, dataset.input_shape, dataset.classes,
                                 case.kind, case.normalizer_options)
+            record["replaced_layers"] = replaced_layers(model)
             trainer = backend.Trainer(model, make_optimizer(training, record["learning_rate"]))
             monitor = StatisticsMonitor(model, dataset.x_train) if training["monitor_statistics"] else None
             batch = training["batch_size"]

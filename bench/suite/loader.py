@@ -135,7 +135,7 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
         _check_groups_fit(normalizers, grid, [[catalog.LAYER_SHAPES[s][-1] for s in shapes]])
     else:
         dataset = _user_files(_component(document.get("dataset", "digits"), "dataset", catalog.DATASETS), source)
-        model = _component(_model_section(document), "model", catalog.MODELS, source)
+        model = _saved_model_file(_component(_model_section(document), "model", catalog.MODELS, source), source)
         grid = _grid(document.get("grid") or {}, normalizers, kind, model, dataset, training_raw, document)
         models = _model_variants(document.get("model", "cnn"), grid, model)
         _check_input_rank(dataset, models)
@@ -203,13 +203,18 @@ def _component(raw: Any, where: str, known: Mapping[str, Mapping[str, Param]], s
         raw = {"name": raw}
     if not isinstance(raw, Mapping):
         raise FieldError(where, f"must be a name or a mapping with 'name', got {_short(raw)}")
-    name = raw.get("name", "factory" if "factory" in raw and where == "model" else None)
+    name = raw.get("name", _implied_model(raw) if where == "model" else None)
     if not isinstance(name, str) or name not in known:
         raise FieldError(f"{where}.name", f"unknown {where} {_short(name)} (known: {', '.join(known)})")
     options = {k: v for k, v in raw.items() if k != "name"}
     if name in catalog.OPEN_OPTIONS:
         return Component(name, _user_options(known[name], options, where, source, "model"))
     return Component(name, parse_options(known[name], options, where))
+
+
+def _implied_model(raw: Mapping) -> str | None:
+    """``model: {factory: ...}`` and ``model: {file: ...}`` need no name."""
+    return next((key for key in ("factory", "file") if key in raw), None)
 
 
 def _user_options(specs: Mapping[str, Param], options: Mapping, where: str, source: str, role: str) -> dict:
@@ -243,14 +248,35 @@ def _user_files(dataset: Component, source: str) -> Component:
     if not dataset.options["path"]:
         raise FieldError("dataset.path", "is required for dataset npz (a .npz file with x_train, y_train, "
                                          "x_test, y_test)")
-    path = Path(dataset.options["path"]).expanduser()
-    if not path.is_absolute():
-        path = (Path(source).parent if source and not source.startswith("<") else Path.cwd()) / path
+    path = _relative_to_suite(dataset.options["path"], source)
     try:
         read_checked(path, dataset.options["classes"])
     except ValueError as exc:
         raise FieldError("dataset.path", str(exc)) from None
     return Component(dataset.name, {**dataset.options, "path": str(path.resolve())})
+
+
+def _saved_model_file(model: Component, source: str) -> Component:
+    """A saved model's path, resolved against the suite's folder; the file must be a Keras archive
+    (its layers are checked by ``normbench check`` and in the worker, which load Keras)."""
+    if model.name != "file":
+        return model
+    import zipfile
+
+    path = _relative_to_suite(model.options["file"], source)
+    if not path.is_file():
+        raise FieldError("model.file", f"{model.options['file']}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise FieldError("model.file", f"{model.options['file']}: not a Keras .keras archive (save it with "
+                                       "model.save('name.keras'))")
+    return Component(model.name, {**model.options, "file": str(path.resolve())})
+
+
+def _relative_to_suite(path: str, source: str) -> Path:
+    path = Path(path).expanduser()
+    if path.is_absolute():
+        return path
+    return (Path(source).parent if source and not source.startswith("<") else Path.cwd()) / path
 
 
 def _check_input_rank(dataset: Component, models: Mapping[str, Component]) -> None:
