@@ -135,6 +135,18 @@ MODELS: dict[str, Mapping[str, Param]] = {
         "widths": Param(list, [64, 64], item=int, check=at_least(1), help="units per dense block"),
         "placement": _PLACEMENT,
     },
+    "resnet": {
+        "depth": Param(int, 20, lambda d: None if d >= 8 and (d - 2) % 6 == 0 else "must be 6n + 2 (8, 14, 20, 32, ...)",
+                       help="layers: 6n + 2 with n basic blocks per stage (ResNet-20: 20)"),
+        "width": Param(int, 16, at_least(1), help="filters of the first stage (then 2x, 4x)"),
+    },
+    "transformer": {
+        "width": Param(int, 32, at_least(2), help="model width (features per token)"),
+        "heads": Param(int, 4, at_least(1), help="attention heads; must divide width"),
+        "blocks": Param(int, 2, at_least(1), help="encoder blocks (attention + MLP)"),
+        "placement": Param(str, "pre", choices=("pre", "post"),
+                           help="normalize before each sublayer (pre-LN) or after each residual sum (post-LN)"),
+    },
     "file": {  # a saved Keras model (bench/measure/saved_model.py); the path is resolved like a dataset's
         "file": Param(str, help="the .keras file (relative to the suite file's folder)"),
         "replace": Param(str, "BatchNormalization", help="the layer class swapped for the case's normalizer"),
@@ -147,7 +159,18 @@ MODELS: dict[str, Mapping[str, Param]] = {
     },
 }
 
-MODEL_AXIS = Param(str, "cnn", choices=("cnn", "mlp"),
+def model_widths(name: str, options: Mapping) -> list[int]:
+    """The channel counts a model's normalizers see (group counts must divide each); [] when unknown."""
+    if name in ("cnn", "mlp"):
+        return list(options["widths"])
+    if name == "resnet":
+        return [options["width"] * 2 ** stage for stage in range(3)]
+    if name == "transformer":
+        return [options["width"]]
+    return []
+
+
+MODEL_AXIS = Param(str, "cnn", choices=("cnn", "mlp", "resnet", "transformer"),
                    help="a grid axis over model families; the model section's options apply to each")
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")

@@ -141,8 +141,9 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
         _check_input_rank(dataset, models)
         if "path" in grid:
             raise FieldError("grid.path", "a dataset file cannot be a grid axis: write one suite per file")
-        _check_groups_fit(normalizers, grid, grid.get("widths", [m.options["widths"] for m in models.values()
-                                                                 if "widths" in m.options]))
+        _check_groups_fit(normalizers, grid, grid.get("widths", [catalog.model_widths(m.name, m.options)
+                                                                 for m in models.values()]))
+        _check_heads_fit(models)
         _check_batches_fit(training, grid, dataset)
     seeds = tuple(Param(list, [0], item=int).parse(document.get("seeds", [0]), "seeds"))
     if len(set(seeds)) != len(seeds):
@@ -277,6 +278,12 @@ def _relative_to_suite(path: str, source: str) -> Path:
     if path.is_absolute():
         return path
     return (Path(source).parent if source and not source.startswith("<") else Path.cwd()) / path
+
+
+def _check_heads_fit(models: Mapping[str, Component]) -> None:
+    model = models.get("transformer")
+    if model is not None and model.options["width"] % model.options["heads"]:
+        raise FieldError("model.heads", f"{model.options['heads']} heads do not divide width {model.options['width']}")
 
 
 def _check_input_rank(dataset: Component, models: Mapping[str, Component]) -> None:
