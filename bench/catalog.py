@@ -117,6 +117,11 @@ DATASETS: dict[str, Mapping[str, Param]] = {
         "test_fraction": Param(float, 0.25, fraction_open),
         "input_scale": Param(float, 1.0, positive),
     },
+    "mnist1d": {  # Greydanus 2020, generated locally by the mnist1d package (bench/data/mnist1d.py)
+        "samples": Param(int, 5000, at_least(100), help="examples generated (the paper's 5000)"),
+        "test_fraction": Param(float, 0.2, fraction_open, help="the last share held out (the paper's 0.2)"),
+        "input_scale": Param(float, 1.0, positive),
+    },
     "npz": {  # a user's own data (bench/data/npz.py); the path is resolved against the suite's folder
         "path": Param(str, "", help="the .npz file with x_train, y_train, x_test, y_test"),
         "classes": Param(int, 0, at_least(0), help="class count (0: the largest label + 1)"),

@@ -41,3 +41,17 @@ def test_shifted_dataset_is_an_affine_copy():
     np.testing.assert_allclose(inverted.x_train, 1.0 - data.x_train)
     np.testing.assert_array_equal(inverted.y_test, data.y_test)
     assert inverted.x_train.dtype == np.float32 and data.x_train.max() == 1.0 and inverted.x_train.min() == 0.0
+
+
+def test_mnist1d_is_generated_locally_as_one_channel_sequences():
+    import numpy as np
+
+    from bench.data import example_shape, load_dataset, train_size
+
+    options = {"samples": 500, "test_fraction": 0.2, "input_scale": 1.0}
+    state = np.random.get_state()
+    first, second = load_dataset("mnist1d", options), load_dataset("mnist1d", options)
+    assert np.array_equal(np.random.get_state()[1], state[1])  # the package's global seeding is undone
+    assert first.x_train.shape == (400, 40, 1) and first.x_test.shape == (100, 40, 1) and first.classes == 10
+    assert len(first.x_train) == train_size("mnist1d", options) and example_shape("mnist1d", options) == (40, 1)
+    assert np.array_equal(first.x_train, second.x_train) and set(np.unique(first.y_train)) == set(range(10))

@@ -6,7 +6,7 @@ from bench.errors import SuiteError
 from bench.suite import load_suite, load_suites
 from tests.conftest import MINIMAL, ROOT
 
-SHIPPED = sorted((ROOT / "suites").glob("*.yaml"))
+SHIPPED = sorted([*(ROOT / "suites").glob("*.yaml"), *(ROOT / "suites" / "extended").glob("*.yaml")])
 
 
 def test_minimal_suite_gets_defaults(write_suite):
@@ -129,7 +129,7 @@ def test_unhashable_names_are_field_errors(write_suite, text, field):
 
 @pytest.mark.parametrize("text, field, message", [
     ("model: {name: mlp}\ngrid: {model: [cnn, mlp]}", "model.name", "is also grid axis grid.model"),
-    ("grid: {model: [cnn, rnn]}", "grid.model[1]", "must be one of 'cnn', 'mlp', got 'rnn'"),
+    ("grid: {model: [cnn, rnn]}", "grid.model[1]", "must be one of 'cnn', 'mlp', 'resnet', 'transformer', got 'rnn'"),
     ("dataset: {name: digits, input_scale: 1.0}\ngrid: {input_scale: [1.0, 2.0]}", "dataset.input_scale",
      "set it in one place"),
     ("grid: {input_scale: [0, 1.0]}", "grid.input_scale[0]", "must be > 0"),

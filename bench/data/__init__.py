@@ -1,5 +1,5 @@
-"""Datasets: scikit-learn's bundled digits, seeded synthetic images (no download) and a user's own
-``.npz`` file."""
+"""Datasets: scikit-learn's bundled digits, seeded synthetic images, MNIST-1D (no download) and a
+user's own ``.npz`` file."""
 
 from __future__ import annotations
 
@@ -45,6 +45,10 @@ def load_dataset(name: str, options: dict) -> Dataset:
         from bench.data.npz import load_npz
 
         return load_npz(**options)
+    if name == "mnist1d":
+        from bench.data.mnist1d import load_mnist1d
+
+        return load_mnist1d(**options)
     raise ValueError(f"unknown dataset {name!r}")
 
 
@@ -60,6 +64,10 @@ def train_size(name: str, options: dict) -> int:
     elif name == "synthetic":
         samples, classes = options["samples"], options["classes"]
         counts = [samples // classes + (1 if c < samples % classes else 0) for c in range(classes)]
+    elif name == "mnist1d":
+        from bench.data.mnist1d import train_size as mnist1d_train_size
+
+        return mnist1d_train_size(options["samples"], options["test_fraction"])
     elif name == "npz":  # split by the file itself
         from bench.data.npz import read_checked
 
@@ -81,3 +89,18 @@ def split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, classes
     train = rng.permutation(np.concatenate(train_idx))
     test = np.sort(np.concatenate(test_idx))
     return Dataset(x[train], y[train], x[test], y[test], classes)
+
+
+def example_shape(name: str, options: dict) -> tuple[int, ...]:
+    """One example's shape without building the dataset (a suite's model is checked against it)."""
+    if name == "digits":
+        return (8, 8, 1)
+    if name == "synthetic":
+        return (options["image_size"], options["image_size"], options["channels"])
+    if name == "mnist1d":
+        return (40, 1)
+    if name == "npz":
+        from bench.data.npz import read_checked
+
+        return tuple(read_checked(options["path"], options["classes"])[0].shape[1:])
+    raise ValueError(f"unknown dataset {name!r}")

@@ -25,9 +25,11 @@ def build_model(name: str, options: dict, input_shape: tuple, classes: int, kind
     inputs = keras.Input(shape=input_shape)
     x = inputs if name == "cnn" else keras.layers.Flatten()(inputs)
     use_bias = kind == "none"
+    sequence = len(input_shape) == 2  # (steps, channels), e.g. MNIST-1D: 1-D convolutions
+    conv = keras.layers.Conv1D if sequence else keras.layers.Conv2D
     for width in options["widths"]:
         if name == "cnn":
-            x = keras.layers.Conv2D(width, 3, padding="same", use_bias=use_bias)(x)
+            x = conv(width, 3, padding="same", use_bias=use_bias)(x)
         else:
             x = keras.layers.Dense(width, use_bias=use_bias)(x)
         norm = build_normalizer(kind, normalizer_options)
@@ -36,7 +38,7 @@ def build_model(name: str, options: dict, input_shape: tuple, classes: int, kind
         else:
             x = norm(keras.layers.Activation("relu")(x))
     if name == "cnn":
-        x = keras.layers.GlobalAveragePooling2D()(x)
+        x = (keras.layers.GlobalAveragePooling1D() if sequence else keras.layers.GlobalAveragePooling2D())(x)
     outputs = keras.layers.Dense(classes, dtype="float32")(x)  # float32 logits under mixed precision
     return keras.Model(inputs, outputs, name=f"{name}_{kind}")
 

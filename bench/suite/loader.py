@@ -287,14 +287,14 @@ def _check_heads_fit(models: Mapping[str, Component]) -> None:
 
 
 def _check_input_rank(dataset: Component, models: Mapping[str, Component]) -> None:
-    """A CNN needs images: an npz dataset of plain feature vectors suits the MLP only."""
-    if dataset.name != "npz" or "cnn" not in models:
+    """The CNN convolves images (N, H, W, C) or sequences (N, T, C); flat feature vectors suit the MLP."""
+    if "cnn" not in models:
         return
-    from bench.data.npz import read_checked
+    from bench.data import example_shape
 
-    shape = read_checked(dataset.options["path"], dataset.options["classes"])[0].shape[1:]
-    if len(shape) != 3:
-        raise FieldError("model", f"cnn needs images (N, H, W) or (N, H, W, C); {dataset.options['path']} holds "
+    shape = example_shape(dataset.name, dataset.options)
+    if len(shape) not in (2, 3):
+        raise FieldError("model", f"cnn needs images (H, W, C) or sequences (T, C); dataset {dataset.name!r} has "
                                   f"examples of shape {shape}: use model mlp")
 
 
