@@ -23,6 +23,7 @@ def records_frame(records: Iterable[dict]) -> pd.DataFrame:
     rows, axis_names = [], []
     for record in records:
         row = {name: record.get(name) for name in FIELDS}
+        row["backend"] = row["backend"] or "tensorflow"  # every case before the backend axis ran there
         axes = row["axes"] if isinstance(row["axes"], dict) else {}
         for axis, value in axes.items():
             if axis not in FIELDS:
@@ -61,11 +62,15 @@ def _hashable(value):
 
 
 def grid_axes(frame: pd.DataFrame) -> list[str]:
-    """The grid axes used in these records, in first-seen order; each is a column (see records_frame)."""
+    """The grid axes used in these records, in first-seen order; each is a column (see records_frame).
+    The Keras backend counts as one whenever it differs between records, also where each run set it
+    in ``training`` (merged runs of one suite on two backends are never pooled)."""
     names: list[str] = []
     for axes in frame["axes"]:
         if isinstance(axes, dict):
             names += [a for a in axes if a not in names]
+    if "backend" not in names and "backend" in frame.columns and frame["backend"].nunique() > 1:
+        names.append("backend")
     return [a for a in names if a in frame.columns]
 
 

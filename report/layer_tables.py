@@ -8,7 +8,7 @@ from report.frame import grid_axes, measured
 from report.tables import fmt
 
 # The settings a layer case is identified by, besides the normalizer (whether or not grid axes).
-LAYER_KEYS = ["device", "shape", "batch_size", "precision", "pass", "mode", "jit_compile"]
+LAYER_KEYS = ["device", "backend", "shape", "batch_size", "precision", "pass", "mode", "jit_compile"]
 
 
 def is_layer_suite(frame: pd.DataFrame) -> bool:

@@ -40,3 +40,13 @@ def test_list_valued_axes_become_text_keys():
     record["axes"]["widths"] = [16, 32]
     frame = records_frame([record])
     assert frame.loc[0, "widths"] == "[16, 32]"
+
+
+def test_backends_set_per_run_are_a_setting_of_their_own():
+    """Two runs of one suite, each with ``backend`` in ``training`` (no axis): never pooled."""
+    from report.frame import grid_axes, records_frame
+
+    base = {"suite": "s", "status": "ok", "device": "cpu", "normalizer": "batch", "axes": {"batch_size": 8}}
+    frame = records_frame([{**base, "backend": "jax"}, {**base, "backend": "torch"}])
+    assert grid_axes(frame) == ["batch_size", "backend"]
+    assert grid_axes(records_frame([base, {**base, "backend": "tensorflow"}])) == ["batch_size"]

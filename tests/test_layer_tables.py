@@ -19,9 +19,21 @@ FRAME = records_frame([record("batch", "batch", False, 0.004), record("group", "
 
 def test_slowdown_against_bn_at_the_same_xla_setting():
     header, rows = slowdown_rows(FRAME)
-    assert header == ["device", "shape", "batch_size", "precision", "pass", "mode", "group / BN (no XLA)",
+    assert header == ["device", "backend", "shape", "batch_size", "precision", "pass", "mode", "group / BN (no XLA)",
                       "group / BN (XLA)", "XLA speed-up batch", "XLA speed-up group"]
-    assert rows == [["cpu", "cifar_64", "64", "float32", "forward", "training", "3.00x", "1.00x", "0.80x", "2.40x"]]
+    assert rows == [["cpu", "tensorflow", "cifar_64", "64", "float32", "forward", "training", "3.00x", "1.00x",
+                     "0.80x", "2.40x"]]  # records from before the backend axis read tensorflow
+
+
+def test_backends_are_never_pooled():
+    """GN against BN on each backend separately (GN 3x BN on one, 1.5x on the other)."""
+    records = []
+    for backend, group_median in (("tensorflow", 0.012), ("jax", 0.006)):
+        for r in (record("batch", "batch", False, 0.004), record("group", "group", False, group_median)):
+            r.update(backend=backend, axes={"backend": backend, "jit_compile": False})
+            records.append(r)
+    header, rows = slowdown_rows(records_frame(records))
+    assert [(row[1], row[-1]) for row in rows] == [("jax", "1.50x"), ("tensorflow", "3.00x")]
 
 
 def test_summary_has_the_roofline_columns():
