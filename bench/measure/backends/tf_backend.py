@@ -36,9 +36,9 @@ def random_normal(shape: tuple, dtype: str):
 
 def framework() -> dict:
     gpus = []
-    for device in tf.config.list_physical_devices("GPU"):
-        details = tf.config.experimental.get_device_details(device)
-        gpus.append(details.get("device_name", device.name))
+    for gpu in tf.config.list_physical_devices("GPU"):
+        details = tf.config.experimental.get_device_details(gpu)
+        gpus.append(details.get("device_name", gpu.name))
     return {"tensorflow": tf.__version__, "keras": keras.__version__, "numpy": np.__version__,
             "keras_backend": keras.backend.backend(), "gpus": gpus}
 
@@ -52,7 +52,10 @@ def gpu_unavailable_reason() -> str | None:
 
 
 def layer_function(layer, x, pass_: str, training: bool, jit_compile: bool):
-    """The function a layer case times: ``fn()`` returns when the device has finished the call."""
+    """The function a layer case times: ``fn()`` returns when the device has finished the call. The
+    traced step returns its output and a one-element slice of it: reading the slice on the host waits
+    for the device without copying the whole output, and returning the output keeps XLA from
+    computing only the slice."""
     if pass_ == "forward":
         def step(x):
             y = layer(x, training=training)
