@@ -210,3 +210,43 @@ def test_backend_trainer_matches_keras_own_training_loop(backend):
     assert done.returncode == 0, done.stderr[-2000:]
     loss_gap, weight_gap, same_predictions = map(float, done.stdout.split()[-3:])
     assert loss_gap < 1e-4 and weight_gap < 1e-4 and same_predictions == 1.0
+
+
+MIXED_PRECISION = """
+import os, sys
+os.environ["KERAS_BACKEND"] = sys.argv[1]
+import keras, numpy as np
+from bench.measure import backends, compat
+from bench.measure.models import build_model
+from bench.measure.optimizer import make_optimizer
+
+backend = backends.active()
+rng = np.random.default_rng(0)
+x = rng.normal(size=(64, 6, 6, 1)).astype("float32")
+y = rng.integers(0, 4, 64).astype("int32")
+for policy in ("mixed_float16", "mixed_bfloat16"):
+    compat.set_dtype_policy(policy)
+    keras.utils.set_random_seed(0)
+    model = build_model("cnn", {"widths": [8], "placement": "before"}, (6, 6, 1), 4, "group", {"groups": 2})
+    optimizer = make_optimizer({"optimizer": "sgd", "sgd_momentum": 0.9, "precision": policy}, 0.05)
+    trainer = backend.Trainer(model, optimizer)
+    losses = trainer.fit(x, y, 16, 2, seed=1)
+    compute = model.layers[1].compute_dtype
+    scaled = type(optimizer).__name__ == "LossScaleOptimizer"
+    print(policy, compute, scaled, bool(np.isfinite(losses).all()), losses[-1] < losses[0], trainer.weights_finite())
+    compat.set_dtype_policy("float32")
+"""
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("backend", ["jax", pytest.param("torch", marks=pytest.mark.skipif(
+    not HAS_TORCH, reason="PyTorch is not installed (tox -e py-torch installs its CPU wheel)"))])
+def test_mixed_precision_trains_on_other_backends(backend):
+    """float16 (with dynamic loss scaling, read from the traced optimizer state on JAX) and bfloat16:
+    16-bit compute, finite losses that fall, finite weights."""
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(MIXED_PRECISION), backend], capture_output=True,
+                          text=True, timeout=300, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = [line.split() for line in done.stdout.splitlines()[-2:]]
+    assert lines == [["mixed_float16", "float16", "True", "True", "True", "True"],
+                     ["mixed_bfloat16", "bfloat16", "False", "True", "True", "True"]]
