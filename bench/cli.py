@@ -7,7 +7,6 @@ imported here: TensorFlow loads only when ``run`` reaches a case that trains.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -113,6 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_check(args) -> int:
     from bench.suite import expand, load_suites
+    from bench.suite.user_code import check_builds
 
     suites = load_suites(_suite_paths(args.suites))
     for suite in suites:
@@ -121,50 +121,8 @@ def cmd_check(args) -> int:
               f"{' (quick)' if args.quick else ''}")
         for line in _setting_warnings(suite, cases):
             print(line)
-        _check_user_code(suite, cases)
+        check_builds(suite, cases)
     return 0
-
-
-def _check_user_code(suite, cases) -> None:
-    """Build what a suite's own model factory or normalizer makes, once per normalizer, for the
-    dataset's shape (or the layer suite's shape): a factory that fails stops here with one line."""
-    from bench import catalog
-    from bench.errors import SuiteError
-    from bench.suite.user_code import framework_output_hidden
-
-    users = [c for c in cases if c.kind in catalog.OPEN_OPTIONS or c.model in (*catalog.OPEN_OPTIONS, "file")]
-    seen = set()
-    for case in users:
-        key = (case.normalizer, json.dumps([case.normalizer_options, case.model_options], sort_keys=True))
-        if key in seen:
-            continue
-        seen.add(key)
-        field = {"factory": "model.factory", "file": "model.file"}.get(case.model,
-                                                                       f"normalizers.{case.normalizer}.factory")
-        try:
-            with framework_output_hidden():
-                _build_once(case)
-        except Exception as exc:  # noqa: BLE001 - the user's code: any error is theirs to read
-            raise SuiteError(suite.source, field, f"building for {case.case_id} raised "
-                                                  f"{type(exc).__name__}: {exc}".splitlines()[0][:400]) from None
-
-
-def _build_once(case) -> None:
-    from bench import catalog
-    from bench.measure.compat import zeros
-    from bench.measure.layers import build_normalizer
-
-    if case.suite_kind == "layer":
-        build_normalizer(case.kind, case.normalizer_options)(
-            zeros((2, *catalog.LAYER_SHAPES[case.training["shape"]])), training=False)
-        return
-    from bench.data import load_dataset
-    from bench.measure.models import build_model
-
-    dataset = load_dataset(case.dataset, case.dataset_options)
-    model = build_model(case.model, case.model_options, dataset.input_shape, dataset.classes, case.kind,
-                        case.normalizer_options)
-    model(dataset.x_test[:2], training=False)
 
 
 def _setting_warnings(suite, cases) -> list[str]:

@@ -161,11 +161,12 @@ def test_a_backend_whose_framework_cannot_load_is_skipped_with_the_reason(tmp_pa
     assert "Traceback" not in done.stderr
 
 
-TRAINER_AGREES_WITH_KERAS_FIT = """
+# A worker-like process on one Keras backend (argv[1]) with a small batch of data, for the scripts below.
+ON_BACKEND = """
 import os, sys
 os.environ["KERAS_BACKEND"] = sys.argv[1]
 import keras, numpy as np
-from bench.measure import backends
+from bench.measure import backends, compat
 from bench.measure.models import build_model
 from bench.measure.optimizer import make_optimizer
 
@@ -173,6 +174,9 @@ backend = backends.active()
 rng = np.random.default_rng(0)
 x = rng.normal(size=(64, 6, 6, 1)).astype("float32")
 y = rng.integers(0, 4, 64).astype("int32")
+"""
+
+TRAINER_AGREES_WITH_KERAS_FIT = ON_BACKEND + """
 training = {"optimizer": "sgd", "sgd_momentum": 0.9, "precision": "float32"}
 
 def model():
@@ -197,33 +201,29 @@ print(max(abs(a - b) for a, b in zip(losses, expected)), weights,
 """
 
 
+def run_on(backend: str, script: str) -> str:
+    """``script`` in a fresh process whose Keras runs on ``backend``; its stdout (it must succeed)."""
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script), backend], capture_output=True, text=True,
+                          timeout=300, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+OTHER_BACKENDS = ["jax", pytest.param("torch", marks=pytest.mark.skipif(
+    not HAS_TORCH, reason="PyTorch is not installed (tox -e py-torch installs its CPU wheel)"))]
+
+
 @pytest.mark.tensorflow
-@pytest.mark.parametrize("backend", ["jax", pytest.param("torch", marks=pytest.mark.skipif(
-    not HAS_TORCH, reason="PyTorch is not installed (tox -e py-torch installs its CPU wheel)"))])
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
 def test_backend_trainer_matches_keras_own_training_loop(backend):
     """Our compiled epoch (JAX: one lax.scan; PyTorch: eager steps) takes the same steps as Keras's
     own ``train_on_batch`` from the same weights: every step's loss, the final weights (BatchNorm's
     moving averages included) and the predictions agree."""
-    script = textwrap.dedent(TRAINER_AGREES_WITH_KERAS_FIT)
-    done = subprocess.run([sys.executable, "-c", script, backend], capture_output=True, text=True, timeout=300,
-                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert done.returncode == 0, done.stderr[-2000:]
-    loss_gap, weight_gap, same_predictions = map(float, done.stdout.split()[-3:])
+    loss_gap, weight_gap, same_predictions = map(float, run_on(backend, TRAINER_AGREES_WITH_KERAS_FIT).split()[-3:])
     assert loss_gap < 1e-4 and weight_gap < 1e-4 and same_predictions == 1.0
 
 
-MIXED_PRECISION = """
-import os, sys
-os.environ["KERAS_BACKEND"] = sys.argv[1]
-import keras, numpy as np
-from bench.measure import backends, compat
-from bench.measure.models import build_model
-from bench.measure.optimizer import make_optimizer
-
-backend = backends.active()
-rng = np.random.default_rng(0)
-x = rng.normal(size=(64, 6, 6, 1)).astype("float32")
-y = rng.integers(0, 4, 64).astype("int32")
+MIXED_PRECISION = ON_BACKEND + """
 for policy in ("mixed_float16", "mixed_bfloat16"):
     compat.set_dtype_policy(policy)
     keras.utils.set_random_seed(0)
@@ -239,14 +239,10 @@ for policy in ("mixed_float16", "mixed_bfloat16"):
 
 
 @pytest.mark.tensorflow
-@pytest.mark.parametrize("backend", ["jax", pytest.param("torch", marks=pytest.mark.skipif(
-    not HAS_TORCH, reason="PyTorch is not installed (tox -e py-torch installs its CPU wheel)"))])
+@pytest.mark.parametrize("backend", OTHER_BACKENDS)
 def test_mixed_precision_trains_on_other_backends(backend):
     """float16 (with dynamic loss scaling, read from the traced optimizer state on JAX) and bfloat16:
     16-bit compute, finite losses that fall, finite weights."""
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(MIXED_PRECISION), backend], capture_output=True,
-                          text=True, timeout=300, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert done.returncode == 0, done.stderr[-2000:]
-    lines = [line.split() for line in done.stdout.splitlines()[-2:]]
+    lines = [line.split() for line in run_on(backend, MIXED_PRECISION).splitlines()[-2:]]
     assert lines == [["mixed_float16", "float16", "True", "True", "True", "True"],
                      ["mixed_bfloat16", "bfloat16", "False", "True", "True", "True"]]

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from bench import roofline
-from bench.measure.throughput import time_calls
+from bench.measure.throughput import copy_rate
 
 COPY_ELEMENTS = 64 * 1024 * 1024
 
@@ -27,10 +26,4 @@ def copy_bandwidth(dtype: str, timing: dict, benchmarks: list) -> float:
     def fn():
         return scale(x)[1].numpy()
 
-    result = time_calls(fn, name=f"copy[{dtype}]", fullname=f"normbench::bandwidth::copy[{dtype}]",
-                        group="bandwidth", extra_info={"phase": "bandwidth", "dtype": dtype},
-                        min_rounds=max(timing["min_rounds"], 5), max_time=timing["max_time"],
-                        warmup_rounds=max(timing["warmup_rounds"], 1))
-    benchmarks.append(result.benchmark)
-    bytes_moved = 2 * COPY_ELEMENTS * tf.as_dtype(dtype).size
-    return roofline.gigabytes_per_second(bytes_moved, result.median)
+    return copy_rate(fn, dtype, 2 * COPY_ELEMENTS * tf.as_dtype(dtype).size, timing, benchmarks)

@@ -18,6 +18,8 @@ from pytest_benchmark.logger import Logger
 from pytest_benchmark.stats import Metadata
 from pytest_benchmark.utils import NameWrapper
 
+from bench import roofline
+
 
 @dataclass(frozen=True)
 class _Node:
@@ -73,3 +75,15 @@ def time_calls(fn: Callable[[], object], *, name: str, fullname: str, group: str
     return Timing(median=stats.median, mean=stats.mean, iqr=stats.iqr, stddev=stats.stddev, min=stats.min,
                   max=stats.max, rounds=stats.rounds, iterations=meta.iterations,
                   benchmark=meta.as_dict(include_data=True))
+
+
+def copy_rate(fn: Callable[[], object], dtype: str, bytes_moved: int, timing: dict, benchmarks: list) -> float:
+    """GB/s of a blocking elementwise-copy call ``fn`` that moves ``bytes_moved``: every backend's
+    framework ceiling is timed this way (at least 5 rounds, one warm-up), its entry appended to
+    ``benchmarks``."""
+    result = time_calls(fn, name=f"copy[{dtype}]", fullname=f"normbench::bandwidth::copy[{dtype}]",
+                        group="bandwidth", extra_info={"phase": "bandwidth", "dtype": dtype},
+                        min_rounds=max(timing["min_rounds"], 5), max_time=timing["max_time"],
+                        warmup_rounds=max(timing["warmup_rounds"], 1))
+    benchmarks.append(result.benchmark)
+    return roofline.gigabytes_per_second(bytes_moved, result.median)

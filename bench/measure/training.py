@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from bench.measure import compat
+from bench.measure.schedule import epoch_orders
 
 # Every case builds a new model and so traces new functions; TensorFlow's "excessive retracing"
 # warning counts those across instances and would fire on every run for no fault of the case.
@@ -60,19 +61,13 @@ class Trainer:
     def fit(self, x: np.ndarray, y: np.ndarray, batch_size: int, epochs: int, seed: int,
             after_epoch: Callable[[int], None] | None = None) -> np.ndarray:
         """Train with a remainder-free shuffle per epoch; returns every step's loss in order.
-        ``after_epoch(epoch)`` is called after each epoch (the statistics monitor).
-
-        The partial last batch is dropped: a batch of one would make BatchNorm's variance zero and
-        mix a different batch size into the measurement.
+        ``after_epoch(epoch)`` is called after each epoch (the statistics monitor). The batches are
+        :func:`bench.measure.schedule.epoch_orders`' (the partial last batch dropped).
         """
-        steps = len(x) // batch_size
-        if steps < 1:
-            raise ValueError(f"batch_size {batch_size} is larger than the {len(x)} training examples")
-        rng = np.random.default_rng(seed)
+        orders = epoch_orders(len(x), batch_size, epochs, seed)
         x_t, y_t = tf.constant(x), tf.constant(y)
         losses = []
-        for epoch in range(epochs):
-            order = rng.permutation(len(x))[: steps * batch_size].reshape(steps, batch_size)
+        for epoch, order in enumerate(orders):
             losses.append(self._run_epoch(x_t, y_t, tf.constant(order, tf.int32)).numpy())
             if after_epoch is not None:
                 after_epoch(epoch)

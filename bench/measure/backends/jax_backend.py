@@ -18,9 +18,10 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 
-from bench import roofline
 from bench.errors import ImplementationUnavailable
-from bench.measure.throughput import time_calls
+from bench.measure.backends.keras_trainer import KerasTrainer
+from bench.measure.schedule import epoch_orders
+from bench.measure.throughput import copy_rate
 
 NAME = "jax"
 VERSION = jax.__version__
@@ -83,15 +84,11 @@ def _scaled(optimizer, optimizer_values, loss):
         return optimizer.scale_loss(loss)
 
 
-class Trainer:
+class Trainer(KerasTrainer):
     """The JAX counterpart of :class:`bench.measure.training.Trainer` (same methods)."""
 
     def __init__(self, model: keras.Model, optimizer, variables=None):
-        if variables is not None:
-            raise ImplementationUnavailable("fine-tuning a subset of the weights runs on the TensorFlow backend only")
-        self.model, self.optimizer = model, optimizer
-        self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        optimizer.build(model.trainable_variables)
+        super().__init__(model, optimizer, variables)
         self.state = self._read_state()
         self._step = jax.jit(self._train_step)
         self._epoch = jax.jit(self._run_epoch)
@@ -136,14 +133,10 @@ class Trainer:
     def fit(self, x: np.ndarray, y: np.ndarray, batch_size: int, epochs: int, seed: int,
             after_epoch: Callable[[int], None] | None = None) -> np.ndarray:
         """As the TensorFlow trainer: remainder-free shuffles, every step's loss in order."""
-        steps = len(x) // batch_size
-        if steps < 1:
-            raise ValueError(f"batch_size {batch_size} is larger than the {len(x)} training examples")
-        rng = np.random.default_rng(seed)
+        orders = epoch_orders(len(x), batch_size, epochs, seed)
         x_d, y_d = jnp.asarray(x), jnp.asarray(y)
         losses = []
-        for epoch in range(epochs):
-            order = rng.permutation(len(x))[: steps * batch_size].reshape(steps, batch_size)
+        for epoch, order in enumerate(orders):
             self.state, epoch_losses = self._epoch(self.state, x_d, y_d, jnp.asarray(order, jnp.int32))
             losses.append(np.asarray(epoch_losses))
             if after_epoch is not None:
@@ -175,9 +168,6 @@ class Trainer:
         return {"train": train,
                 "infer": lambda: jax.block_until_ready(self._predict(self.state, x_d, training=False)[0])}
 
-    def weights_finite(self) -> bool:
-        return all(bool(np.isfinite(np.asarray(w.value)).all()) for w in self.model.weights)
-
 
 def layer_function(layer, x, pass_: str, training: bool, jit_compile: bool):
     """The layer's forward (or forward and backward) call through ``stateless_call``; jit_compile:
@@ -208,11 +198,5 @@ def elementwise_bandwidth(dtype: str, timing: dict, benchmarks: list) -> float:
     TensorFlow backend measures it."""
     x = jax.device_put(jnp.ones((COPY_ELEMENTS,), dtype))
     scale = jax.jit(lambda x: x * jnp.asarray(2, dtype))
-    result = time_calls(lambda: jax.block_until_ready(scale(x)), name=f"copy[{dtype}]",
-                        fullname=f"normbench::bandwidth::copy[{dtype}]", group="bandwidth",
-                        extra_info={"phase": "bandwidth", "dtype": dtype},
-                        min_rounds=max(timing["min_rounds"], 5), max_time=timing["max_time"],
-                        warmup_rounds=max(timing["warmup_rounds"], 1))
-    benchmarks.append(result.benchmark)
-    return roofline.gigabytes_per_second(2 * COPY_ELEMENTS * jnp.dtype(dtype).itemsize, result.median)
-
+    return copy_rate(lambda: jax.block_until_ready(scale(x)), dtype, 2 * COPY_ELEMENTS * jnp.dtype(dtype).itemsize,
+                     timing, benchmarks)

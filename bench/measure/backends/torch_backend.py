@@ -16,10 +16,11 @@ import keras
 import numpy as np
 import torch
 
-from bench import roofline
 from bench.errors import ImplementationUnavailable
 from bench.measure import compat
-from bench.measure.throughput import time_calls
+from bench.measure.backends.keras_trainer import KerasTrainer
+from bench.measure.schedule import epoch_orders
+from bench.measure.throughput import copy_rate
 
 NAME = "torch"
 VERSION = torch.__version__
@@ -64,15 +65,8 @@ def random_normal(shape: tuple, dtype: str):
     return compat.to_tensor(x)  # onto Keras's current device
 
 
-class Trainer:
+class Trainer(KerasTrainer):
     """The PyTorch counterpart of :class:`bench.measure.training.Trainer` (same methods)."""
-
-    def __init__(self, model: keras.Model, optimizer, variables=None):
-        if variables is not None:
-            raise ImplementationUnavailable("fine-tuning a subset of the weights runs on the TensorFlow backend only")
-        self.model, self.optimizer = model, optimizer
-        self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        optimizer.build(model.trainable_variables)
 
     def train_step(self, x, y):
         logits = self.model(x, training=True)
@@ -88,16 +82,12 @@ class Trainer:
             after_epoch: Callable[[int], None] | None = None) -> np.ndarray:
         """As the TensorFlow trainer: remainder-free shuffles, every step's loss in order (kept on
         the device and copied once per epoch, so steps are not serialised by a host read)."""
-        steps = len(x) // batch_size
-        if steps < 1:
-            raise ValueError(f"batch_size {batch_size} is larger than the {len(x)} training examples")
-        rng = np.random.default_rng(seed)
+        orders = epoch_orders(len(x), batch_size, epochs, seed)
         x_d, y_d = compat.to_tensor(x), compat.to_tensor(y)
         losses = []
-        for epoch in range(epochs):
-            order = rng.permutation(len(x))[: steps * batch_size].reshape(steps, batch_size)
+        for epoch, order in enumerate(orders):
             index = compat.to_tensor(order.astype(np.int64))
-            epoch_losses = [self.train_step(x_d[index[i]], y_d[index[i]]) for i in range(steps)]
+            epoch_losses = [self.train_step(x_d[index[i]], y_d[index[i]]) for i in range(len(order))]
             losses.append(torch.stack(epoch_losses).cpu().numpy())
             if after_epoch is not None:
                 after_epoch(epoch)
@@ -126,9 +116,6 @@ class Trainer:
             return labels
 
         return {"train": train, "infer": infer}
-
-    def weights_finite(self) -> bool:
-        return all(bool(np.isfinite(compat.to_numpy(w)).all()) for w in self.model.weights)
 
 
 def layer_function(layer, x, pass_: str, training: bool, jit_compile: bool):
@@ -170,9 +157,4 @@ def elementwise_bandwidth(dtype: str, timing: dict, benchmarks: list) -> float:
         _synchronize()
         return y
 
-    result = time_calls(fn, name=f"copy[{dtype}]", fullname=f"normbench::bandwidth::copy[{dtype}]",
-                        group="bandwidth", extra_info={"phase": "bandwidth", "dtype": dtype},
-                        min_rounds=max(timing["min_rounds"], 5), max_time=timing["max_time"],
-                        warmup_rounds=max(timing["warmup_rounds"], 1))
-    benchmarks.append(result.benchmark)
-    return roofline.gigabytes_per_second(2 * COPY_ELEMENTS * np.dtype(dtype).itemsize, result.median)
+    return copy_rate(fn, dtype, 2 * COPY_ELEMENTS * np.dtype(dtype).itemsize, timing, benchmarks)
