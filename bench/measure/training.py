@@ -55,7 +55,7 @@ class Trainer:
         losses = tf.TensorArray(tf.float32, size=tf.shape(batches)[0])
         for i in tf.range(tf.shape(batches)[0]):
             idx = batches[i]
-            losses = losses.write(i, self._train_step(tf.gather(x, idx), tf.gather(y, idx)))
+            losses = losses.write(i, self.train_step(tf.gather(x, idx), tf.gather(y, idx)))
         return losses.stack()
 
     def fit(self, x: np.ndarray, y: np.ndarray, batch_size: int, epochs: int, seed: int,
