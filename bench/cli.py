@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run suites and write records and a report")
-    run.add_argument("suites", nargs="*", help=f"suite files (default: every {DEFAULT_SUITES}/*.yaml)")
+    run.add_argument("suites", nargs="*", help=f"suite files or folders of them (default: every {DEFAULT_SUITES}/*.yaml)")
     run.add_argument("--quick", action="store_true", help="one seed, short timing, the suites' quick overrides")
     run.add_argument("--resume", metavar="RUN", help="finish an earlier run (its id, its path, or 'latest')")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "seeds the observed spread says would settle it, at most MAX_SEEDS per candidate")
 
     check = commands.add_parser("check", help="validate suite files without running them")
-    check.add_argument("suites", nargs="*", help=f"suite files (default: every {DEFAULT_SUITES}/*.yaml)")
+    check.add_argument("suites", nargs="*", help=f"suite files or folders of them (default: every {DEFAULT_SUITES}/*.yaml)")
     check.add_argument("--quick", action="store_true", help="count the quick variant's cases")
 
     report = commands.add_parser("report", help="render the HTML report of one or more runs")
@@ -283,13 +283,22 @@ def _change(row, column: str, relative: bool) -> str:
 
 
 def _suite_paths(given: Sequence[str]) -> list[Path]:
-    if given:
-        return [Path(p) for p in given]
-    if not DEFAULT_SUITES.is_dir():
-        raise NormbenchError(f"no suite files given and ./{DEFAULT_SUITES} does not exist")
-    paths = sorted([*DEFAULT_SUITES.glob("*.yaml"), *DEFAULT_SUITES.glob("*.yml")])
+    """Suite files as given; a folder stands for its own *.yaml files (not its subfolders), so
+    ``suites suites/extended`` runs the default suites and the extended ones."""
+    if not given:
+        if not DEFAULT_SUITES.is_dir():
+            raise NormbenchError(f"no suite files given and ./{DEFAULT_SUITES} does not exist")
+        return _folder_suites(DEFAULT_SUITES, "no suite files given and ./")
+    paths = []
+    for item in map(Path, given):
+        paths.extend(_folder_suites(item, "") if item.is_dir() else [item])
+    return paths
+
+
+def _folder_suites(folder: Path, prefix: str) -> list[Path]:
+    paths = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     if not paths:
-        raise NormbenchError(f"no suite files given and ./{DEFAULT_SUITES} has no *.yaml files")
+        raise NormbenchError(f"{prefix}{folder} has no *.yaml files")
     return paths
 
 

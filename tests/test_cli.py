@@ -24,6 +24,18 @@ def test_check_defaults_to_the_shipped_suites(monkeypatch, capsys):
     assert main(["check"]) == 0 and "warning" not in capsys.readouterr().out
 
 
+def test_a_folder_stands_for_its_suite_files(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(ROOT)
+    assert main(["check", "suites", "suites/extended"]) == 0
+    checked = [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if ": ok:" in line]
+    shipped = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "suites").glob("*.yaml"))
+    extended = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "suites" / "extended").glob("*.yaml"))
+    assert checked == shipped + extended and extended  # the folder's own files, not its subfolders twice
+    (tmp_path / "empty").mkdir()
+    assert main(["check", str(tmp_path / "empty")]) == 2
+    assert capsys.readouterr().err.strip() == f"normbench: error: {tmp_path / 'empty'} has no *.yaml files"
+
+
 def test_check_warns_once_per_setting_that_cannot_take_effect(write_suite, capsys):
     path = write_suite("name: f\nnormalizers: {frozen: {kind: batch, freeze_stats_after: 300}}\n"
                        "training: {epochs: 6}\ngrid: {batch_size: [16, 32]}\nseeds: [0, 1]\n")
