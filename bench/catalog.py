@@ -114,6 +114,8 @@ DATASETS: dict[str, Mapping[str, Param]] = {
         "channels": Param(int, 1, at_least(1)),
         "classes": Param(int, 10, at_least(2)),
         "noise": Param(float, 0.6, at_least(0.0), help="std of the per-pixel Gaussian noise"),
+        "shift": Param(int, 0, at_least(0), help="each example moved by up to this many pixels (circularly)"),
+        "overlap": Param(float, 0.0, at_least(0.0), help="another class's template added at a weight in [0, overlap)"),
         "test_fraction": Param(float, 0.25, fraction_open),
         "input_scale": Param(float, 1.0, positive),
     },
@@ -126,6 +128,13 @@ DATASETS: dict[str, Mapping[str, Param]] = {
         "path": Param(str, "", help="the .npz file with x_train, y_train, x_test, y_test"),
         "classes": Param(int, 0, at_least(0), help="class count (0: the largest label + 1)"),
         "input_scale": Param(float, 1.0, positive, help="factor applied to the inputs"),
+    },
+    "keras": {  # read from Keras's dataset cache, never downloaded (bench/data/keras_cache.py)
+        "id": Param(str, "mnist", choices=("mnist", "fashion_mnist", "cifar10", "cifar100"),
+                    help="which keras.datasets set (cifar100: its 100 fine labels)"),
+        "train_examples": Param(int, 0, at_least(0), help="the first N of Keras's training split (0: all)"),
+        "test_examples": Param(int, 0, at_least(0), help="the first N of Keras's test split (0: all)"),
+        "input_scale": Param(float, 1 / 255, positive, help="8-bit pixels times this (1/255: [0, 1])"),
     },
 }
 

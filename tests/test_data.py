@@ -1,6 +1,11 @@
 import numpy as np
+import pytest
 
 from bench.data import load_dataset
+
+# the sum of |pixels| of make_synthetic(samples=200, image_size=8, channels=2, classes=5, noise=0.0)'s
+# training set before shift and overlap existed
+PLAIN_SYNTHETIC_CHECKSUM = 17994.586
 
 
 def test_digits_ships_with_scikit_learn_and_splits_stratified():
@@ -21,8 +26,26 @@ def test_synthetic_is_seeded_and_shaped():
     np.testing.assert_array_equal(first.y_test, second.y_test)
 
 
+def test_synthetic_nuisances_keep_labels_and_leave_plain_sets_as_they_were():
+    from bench.data.synthetic import make_synthetic
+
+    base = dict(samples=200, image_size=8, channels=2, classes=5, noise=0.0)
+    plain = make_synthetic(**base)
+    # the plain set is what it was before shift and overlap existed (a fixed checksum of its pixels)
+    assert float(np.abs(plain.x_train).sum()) == pytest.approx(PLAIN_SYNTHETIC_CHECKSUM, rel=1e-6)
+    hard = make_synthetic(**base, shift=3, overlap=0.8)
+    np.testing.assert_array_equal(plain.y_train, hard.y_train)
+    np.testing.assert_array_equal(hard.x_train, make_synthetic(**base, shift=3, overlap=0.8).x_train)
+    assert not np.allclose(plain.x_train, hard.x_train)
+    # shift alone only moves each example's pattern: per-example pixel sums are unchanged (no noise)
+    moved = make_synthetic(**base, shift=3)
+    np.testing.assert_allclose(moved.x_train.sum(axis=(1, 2)), plain.x_train.sum(axis=(1, 2)), rtol=1e-4, atol=1e-3)
+    assert not np.allclose(moved.x_train, plain.x_train)
+
+
 def test_train_size_matches_the_built_datasets():
-    from bench.data import DIGITS_CLASS_COUNTS, train_size
+    from bench.data import train_size
+    from bench.data.digits import CLASS_COUNTS as DIGITS_CLASS_COUNTS
     from sklearn.datasets import load_digits
 
     assert tuple(np.bincount(load_digits().target)) == DIGITS_CLASS_COUNTS

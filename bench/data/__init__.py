@@ -1,9 +1,19 @@
-"""Datasets: scikit-learn's bundled digits, seeded synthetic images, MNIST-1D (no download) and a
-user's own ``.npz`` file."""
+"""Datasets: scikit-learn's bundled digits, seeded synthetic images, MNIST-1D (no download), a
+user's own ``.npz`` file and Keras's dataset cache.
+
+Each dataset is one module registered in ``MODULES`` (and its options in ``bench.catalog.DATASETS``).
+A module provides ``load(**options) -> Dataset``, ``train_size(options)`` and
+``example_shape(options)`` (both without building the data, so a suite is checked before anything
+runs), and may provide ``check(options, folder) -> options``: files resolved against the suite's
+folder and checked when the suite loads (ValueError with one line, reported against the option
+``CHECKED_FIELD``).
+"""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -30,51 +40,51 @@ class Dataset:
                        self.y_test, self.classes)
 
 
+MODULES = {
+    "digits": "bench.data.digits",
+    "synthetic": "bench.data.synthetic",
+    "mnist1d": "bench.data.mnist1d",
+    "npz": "bench.data.npz",
+    "keras": "bench.data.keras_cache",
+}
+
+
+def _module(name: str):
+    if name not in MODULES:
+        raise ValueError(f"unknown dataset {name!r}")
+    return importlib.import_module(MODULES[name])
+
+
 def load_dataset(name: str, options: dict) -> Dataset:
     """Build a dataset by catalog name; the split never depends on the case's seed, so every case of
     a suite is trained and tested on the same examples."""
-    if name == "digits":
-        from bench.data.digits import load_digits
-
-        return load_digits(**options)
-    if name == "synthetic":
-        from bench.data.synthetic import make_synthetic
-
-        return make_synthetic(**options)
-    if name == "npz":
-        from bench.data.npz import load_npz
-
-        return load_npz(**options)
-    if name == "mnist1d":
-        from bench.data.mnist1d import load_mnist1d
-
-        return load_mnist1d(**options)
-    raise ValueError(f"unknown dataset {name!r}")
-
-
-# Examples per class in scikit-learn's digits (checked against the real data by the tests).
-DIGITS_CLASS_COUNTS = (178, 182, 177, 183, 181, 182, 181, 179, 174, 180)
+    return _module(name).load(**options)
 
 
 def train_size(name: str, options: dict) -> int:
-    """How many training examples ``load_dataset(name, options)`` yields, without building it, so a
-    suite can be checked before anything runs. Mirrors :func:`split`'s per-class rounding."""
-    if name == "digits":
-        counts = DIGITS_CLASS_COUNTS
-    elif name == "synthetic":
-        samples, classes = options["samples"], options["classes"]
-        counts = [samples // classes + (1 if c < samples % classes else 0) for c in range(classes)]
-    elif name == "mnist1d":
-        from bench.data.mnist1d import train_size as mnist1d_train_size
+    """How many training examples ``load_dataset(name, options)`` yields, without building it."""
+    return _module(name).train_size(options)
 
-        return mnist1d_train_size(options["samples"], options["test_fraction"])
-    elif name == "npz":  # split by the file itself
-        from bench.data.npz import read_checked
 
-        return len(read_checked(options["path"], options["classes"])[1])
-    else:
-        raise ValueError(f"unknown dataset {name!r}")
-    return sum(n - int(round(n * options["test_fraction"])) for n in counts)
+def example_shape(name: str, options: dict) -> tuple[int, ...]:
+    """One example's shape without building the dataset (a suite's model is checked against it)."""
+    return tuple(_module(name).example_shape(options))
+
+
+def check_options(name: str, options: dict, folder: Path) -> dict:
+    """The options with the dataset's files resolved and checked (ValueError: one line)."""
+    module = _module(name)
+    return module.check(options, folder) if hasattr(module, "check") else options
+
+
+def checked_field(name: str) -> str:
+    """The option a problem found by ``check`` is reported against (``dataset.<field>``)."""
+    return getattr(_module(name), "CHECKED_FIELD", "name")
+
+
+def stratified_train_size(counts, test_fraction: float) -> int:
+    """Training examples :func:`split` keeps from classes of ``counts`` examples (its rounding)."""
+    return sum(n - int(round(n * test_fraction)) for n in counts)
 
 
 def split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, classes: int) -> Dataset:
@@ -89,18 +99,3 @@ def split(x: np.ndarray, y: np.ndarray, test_fraction: float, seed: int, classes
     train = rng.permutation(np.concatenate(train_idx))
     test = np.sort(np.concatenate(test_idx))
     return Dataset(x[train], y[train], x[test], y[test], classes)
-
-
-def example_shape(name: str, options: dict) -> tuple[int, ...]:
-    """One example's shape without building the dataset (a suite's model is checked against it)."""
-    if name == "digits":
-        return (8, 8, 1)
-    if name == "synthetic":
-        return (options["image_size"], options["image_size"], options["channels"])
-    if name == "mnist1d":
-        return (40, 1)
-    if name == "npz":
-        from bench.data.npz import read_checked
-
-        return tuple(read_checked(options["path"], options["classes"])[0].shape[1:])
-    raise ValueError(f"unknown dataset {name!r}")

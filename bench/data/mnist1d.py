@@ -27,6 +27,13 @@ def load_mnist1d(samples: int = 5000, test_fraction: float = 0.2, input_scale: f
     return Dataset(x_train, data["y"].astype(np.int32), x_test, data["y_test"].astype(np.int32), 10)
 
 
-def train_size(samples: int, test_fraction: float) -> int:
+load = load_mnist1d
+
+
+def train_size(options: dict) -> int:
     """As ``make_dataset`` splits: whole examples per class, then the first share for training."""
-    return int((samples // 10) * 10 * (1 - test_fraction))
+    return int((options["samples"] // 10) * 10 * (1 - options["test_fraction"]))
+
+
+def example_shape(options: dict) -> tuple[int, ...]:
+    return (40, 1)

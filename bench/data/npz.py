@@ -16,6 +16,7 @@ import numpy as np
 from bench.data import Dataset
 
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
+CHECKED_FIELD = "path"
 
 
 @lru_cache(maxsize=8)
@@ -77,3 +78,24 @@ def load_npz(path: str, classes: int = 0, input_scale: float = 1.0) -> Dataset:
     x_train, y_train, x_test, y_test, classes = read_checked(path, classes)
     scale = np.float32(input_scale)
     return Dataset(x_train * scale, y_train, x_test * scale, y_test, classes)
+
+
+load = load_npz
+
+
+def train_size(options: dict) -> int:
+    return len(read_checked(options["path"], options["classes"])[1])
+
+
+def example_shape(options: dict) -> tuple[int, ...]:
+    return tuple(read_checked(options["path"], options["classes"])[0].shape[1:])
+
+
+def check(options: dict, folder: Path) -> dict:
+    """The path resolved against the suite's folder and the file checked now, so a bad file stops
+    the suite before anything runs."""
+    if not options["path"]:
+        raise ValueError("is required for dataset npz (a .npz file with x_train, y_train, x_test, y_test)")
+    path = (folder / Path(options["path"]).expanduser()).resolve()
+    read_checked(path, options["classes"])
+    return {**options, "path": str(path)}

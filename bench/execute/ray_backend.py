@@ -3,9 +3,13 @@
 Each slot is a Ray actor (a long-lived worker process with TensorFlow imported once, its thread
 pools pinned to the CPUs the actor holds). A case runs in two calls on its slot: ``quality``
 (train, evaluate; runs beside other cases) and ``timing`` (step or layer timing, copy kernel). A
-node that has a case waiting for its timing call takes no new case; the timing call starts only
-when no other call is running on that node, so every throughput figure is measured with the node
-to itself (recorded as ``timing_exclusive``). Layer-suite cases are timing alone, with nothing to
+slot keeps up to ``PENDING_TIMINGS`` trained cases whose timing is still to come and goes on
+training the next ones; when one slot has that many (or no case is left to overlap), its node
+takes no new case, and once no other call runs there, the node's pending timing calls run one
+after another, so every throughput figure is measured with the node to itself (recorded as
+``timing_exclusive``). Timing one case at a time made both slots of a node wait for each other
+after every case (the slot done first idles while the other finishes its training): about 16% of
+the default run's wall time on a 2-core VM. Layer-suite cases are timing alone, with nothing to
 overlap: they run last, on one worker per node that holds all of the node's CPUs and uses them as
 TensorFlow threads (a memory-bound kernel ran at 0.62x with one thread of two). Ray does the placement, the processes and the
 failure detection; this module only decides what to send to which slot next.
@@ -31,7 +35,8 @@ from bench.records import new_record, now
 from bench.suite import Case
 
 POLL_SECONDS = 0.5
-CASE_PHASES = ("quality", "waiting", "timing")  # a slot in one of these holds a case
+CASE_PHASES = ("quality", "timing")  # a slot in one of these has a call in flight for a case
+PENDING_TIMINGS = 4  # trained cases a slot may hold before its node stops to time them
 
 
 class CaseWorker:
@@ -44,7 +49,7 @@ class CaseWorker:
 
         self.run_id = run_id
         self.datasets: dict[str, Any] = {}
-        self.current = None
+        self.pending: dict[str, Any] = {}  # case_id -> CaseRun whose timing is still to come
         self.info = start_worker(threads, backend)
         node_id = ray.get_runtime_context().get_node_id()
         self.info.update(node_id=node_id, label=f"{self.info['host']}/{node_id[:8]}")
@@ -57,15 +62,14 @@ class CaseWorker:
     def quality(self, case: dict):
         from bench.execute.in_worker import CaseRun
 
-        self.current = CaseRun(Case.from_dict(case), self.run_id, self.datasets, self.placement)
-        finished = self.current.quality()
-        if finished is not None:
-            self.current = None
+        run = CaseRun(Case.from_dict(case), self.run_id, self.datasets, self.placement)
+        finished = run.quality()
+        if finished is None:
+            self.pending[run.case.case_id] = run
         return finished
 
-    def timing(self):
-        current, self.current = self.current, None
-        return current.timing()
+    def timing(self, case_id: str):
+        return self.pending.pop(case_id).timing()
 
 
 @dataclass
@@ -75,9 +79,11 @@ class _Slot:
     cpus: int
     node_id: str | None = None
     label: str = "?"
-    phase: str = "start"  # start -> idle -> quality -> (waiting -> timing) -> idle
+    phase: str = "start"  # start -> idle -> quality -> idle (case pending) ... timing -> idle
     call: Any = None      # the ObjectRef in flight
-    case: Case | None = None
+    case: Case | None = None  # the case of the call in flight
+    pending: list = field(default_factory=list)  # trained cases whose timing call is still to come
+    retiring: bool = False  # replace the worker once its pending cases are timed
     deadline: float = 0.0
     cases_run: int = 0
     info: dict = field(default_factory=dict)
@@ -109,6 +115,9 @@ class RayBackend:
 
         self.ray = ray
         self.actor_class = ray.remote(CaseWorker)
+        self.flushing: set = set()  # nodes timing their slots' pending cases: they take no new case
+        self.queues: dict[str, deque] = {}
+        self.requeued: set[str] = set()  # cases trained again after their worker was lost
         try:
             if slots * self.slot_cpus > self.cluster.cpus:
                 raise NormbenchError(f"{slots} workers of {self.slot_cpus} CPU(s) need {slots * self.slot_cpus} "
@@ -146,8 +155,9 @@ class RayBackend:
     def running_by_node(self) -> dict[str, int]:
         running: dict[str, int] = {}
         for slot in self.slots:
-            if slot.phase in CASE_PHASES:
-                running[slot.label] = running.get(slot.label, 0) + 1
+            held = (slot.phase in CASE_PHASES) + len(slot.pending)
+            if held:
+                running[slot.label] = running.get(slot.label, 0) + held
         return running
 
     def execute(self, cases: list[Case], finished: Finished) -> None:
@@ -162,7 +172,8 @@ class RayBackend:
 
     def _run(self, cases: list[Case]) -> None:
         queues = {device: deque(case for case in cases if case.device == device) for device in ("cpu", "gpu")}
-        while any(queues.values()) or any(slot.phase in CASE_PHASES for slot in self.slots):
+        self.queues = queues
+        while any(queues.values()) or any(slot.phase in CASE_PHASES or slot.pending for slot in self.slots):
             for device, queue in queues.items():
                 if queue and not any(slot.device == device for slot in self.slots):
                     raise NormbenchError(f"every Ray worker for {device.upper()} cases was lost; finished "
@@ -187,15 +198,28 @@ class RayBackend:
     def _dispatch(self, queues: dict[str, deque]) -> None:
         for node_id in {slot.node_id for slot in self.slots}:
             on_node = [slot for slot in self.slots if slot.node_id == node_id]
-            waiting = [slot for slot in on_node if slot.phase == "waiting"]
-            if waiting and not any(slot.call is not None for slot in on_node):
-                self._call(waiting[0], "timing", waiting[0].actor.timing.remote())
+            if any(self._must_time(slot, queues) for slot in on_node):
+                self.flushing.add(node_id)
+            timed = [slot for slot in on_node if slot.pending]
+            if not timed:
+                self.flushing.discard(node_id)
+            elif node_id in self.flushing and not any(slot.call is not None for slot in on_node):
+                slot = timed[0]
+                slot.case = slot.pending.pop(0)
+                self._call(slot, "timing", slot.actor.timing.remote(slot.case.case_id))
         for slot in self.slots:
-            if slot.phase != "idle" or not queues[slot.device] or self._draining(slot.node_id):
+            if slot.phase != "idle" or slot.retiring or not queues[slot.device] or slot.node_id in self.flushing:
                 continue
             case = queues[slot.device].popleft()
             slot.case = case
             self._call(slot, "quality", slot.actor.quality.remote(case.to_dict()), case.timing["case_timeout"])
+
+    @staticmethod
+    def _must_time(slot: _Slot, queues: dict[str, deque]) -> bool:
+        """A slot's pending cases must be timed now: it holds as many as it may, its worker is to be
+        replaced, or no case is left to train beside them."""
+        return bool(slot.pending) and (len(slot.pending) >= PENDING_TIMINGS or slot.retiring
+                                       or not queues[slot.device])
 
     def _one_worker_per_node(self) -> None:
         for slot in [slot for slot in self.slots if slot.device == "cpu"]:
@@ -205,10 +229,6 @@ class RayBackend:
             if cpus and node["NodeID"] in self._alive_nodes():
                 self.slots.append(self._new_slot("cpu", node["NodeID"], cpus))
         self._wait_started()
-
-    def _draining(self, node_id) -> bool:
-        """A node with a timing call waiting or running takes no new case."""
-        return any(slot.node_id == node_id and slot.phase in ("waiting", "timing") for slot in self.slots)
 
     def _call(self, slot: _Slot, phase: str, ref, timeout: float | None = None) -> None:
         slot.phase, slot.call = phase, ref
@@ -226,7 +246,8 @@ class RayBackend:
             slot.info = result
             slot.node_id, slot.label, slot.phase = result["node_id"], result["label"], "idle"
         elif phase == "quality" and result is None:
-            slot.phase = "waiting"
+            slot.phase, slot.case = "idle", None
+            slot.pending.append(case)
         else:
             record, benchmarks = result
             if phase == "timing":
@@ -237,7 +258,9 @@ class RayBackend:
         slot.phase, slot.case = "idle", None
         slot.cases_run += 1
         if record["status"] == "failed" or slot.cases_run >= MAX_CASES_PER_WORKER:
-            self._replace(slot)  # a failure may leave the worker unfit; long-lived ones leak a little
+            slot.retiring = True  # a failure may leave the worker unfit; long-lived ones leak a little
+        if slot.retiring and not slot.pending:
+            self._replace(slot)  # only once its pending cases are timed: they live in that worker
         self.finished(record, benchmarks, slot.label)
 
     def _enforce_deadlines(self) -> None:
@@ -248,23 +271,36 @@ class RayBackend:
                 self._lost(slot, f"timed out after {limit:g} s during {slot.phase} (worker killed)")
 
     def _lost(self, slot: _Slot, reason: str) -> None:
-        """The slot's worker is dead or killed: its case (if any) fails, the slot is replaced."""
-        case, phase = slot.case, slot.phase
+        """The slot's worker is dead or killed: its case (if any) fails; the trained cases it held
+        for timing (their results lived in that worker) go back to the front of the queue, once;
+        the slot is replaced."""
+        case, phase, pending = slot.case, slot.phase, slot.pending
         self._kill(slot)
         if phase == "start":
             self._drop(slot)
             self.say(f"a Ray worker could not start ({reason}); {len(self.slots)} left")
             return
-        record = new_record(case, self.run_id)
-        record.update(executor="ray", node=slot.label, slot_cpus=slot.cpus, threads=self._threads(slot.cpus),
-                      status="failed", error=reason[:2000])
-        slot.phase, slot.case = "idle", None
+        failed = [(case, reason)] if case is not None else []
+        again = [held for held in pending if held.case_id not in self.requeued and held.device in self.queues]
+        if again:
+            self.say(f"{len(again)} trained case(s) held by the lost worker on {slot.label} go back to the queue")
+        for held in reversed(pending):
+            if held.case_id in self.requeued or held.device not in self.queues:
+                failed.append((held, f"{reason} (trained, then lost with its worker before its timing call)"))
+            else:
+                self.requeued.add(held.case_id)
+                self.queues[held.device].appendleft(held)
+        slot.phase, slot.case, slot.pending = "idle", None, []
         if slot.node_id in self._alive_nodes():
             self._replace(slot)
         else:
             self._drop(slot)
             self.say(f"node {slot.label} is gone; {len(self.slots)} worker(s) left")
-        self.finished(record, [], slot.label)
+        for lost_case, why in failed:
+            record = new_record(lost_case, self.run_id)
+            record.update(executor="ray", node=slot.label, slot_cpus=slot.cpus, threads=self._threads(slot.cpus),
+                          status="failed", error=why[:2000])
+            self.finished(record, [], slot.label)
 
     # -- slots ---------------------------------------------------------------------------------
 

@@ -240,21 +240,16 @@ def _user_options(specs: Mapping[str, Param], options: Mapping, where: str, sour
 
 
 def _user_files(dataset: Component, source: str) -> Component:
-    """An ``npz`` dataset's path, resolved against the suite file's folder and checked now, so a bad
-    file stops the suite before anything runs (one line naming the field and the problem)."""
-    if dataset.name != "npz":
-        return dataset
-    from bench.data.npz import read_checked
+    """A dataset's files (an ``npz`` path, Keras's cache) resolved against the suite file's folder
+    and checked now, so a bad or missing file stops the suite before anything runs (one line naming
+    the field and the problem)."""
+    from bench.data import check_options, checked_field
 
-    if not dataset.options["path"]:
-        raise FieldError("dataset.path", "is required for dataset npz (a .npz file with x_train, y_train, "
-                                         "x_test, y_test)")
-    path = _relative_to_suite(dataset.options["path"], source)
     try:
-        read_checked(path, dataset.options["classes"])
+        options = check_options(dataset.name, dataset.options, _relative_to_suite(".", source))
     except ValueError as exc:
-        raise FieldError("dataset.path", str(exc)) from None
-    return Component(dataset.name, {**dataset.options, "path": str(path.resolve())})
+        raise FieldError(f"dataset.{checked_field(dataset.name)}", str(exc)) from None
+    return Component(dataset.name, options)
 
 
 def _saved_model_file(model: Component, source: str) -> Component:
