@@ -78,3 +78,13 @@ def test_mnist1d_is_generated_locally_as_one_channel_sequences():
     assert first.x_train.shape == (400, 40, 1) and first.x_test.shape == (100, 40, 1) and first.classes == 10
     assert len(first.x_train) == train_size("mnist1d", options) and example_shape("mnist1d", options) == (40, 1)
     assert np.array_equal(first.x_train, second.x_train) and set(np.unique(first.y_train)) == set(range(10))
+
+
+def test_every_catalog_dataset_has_a_module_and_every_module_an_entry():
+    from bench import catalog
+    from bench.data import MODULES, _module
+
+    assert sorted(MODULES) == sorted(catalog.DATASETS)
+    for name in MODULES:
+        module = _module(name)
+        assert callable(module.load) and callable(module.train_size) and callable(module.example_shape), name

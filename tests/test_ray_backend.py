@@ -105,8 +105,6 @@ def test_a_lost_node_fails_its_case_and_the_run_completes_on_the_rest(tmp_path, 
     # only the case of the call in flight fails; trained cases it held go back to the queue
     assert 1 <= len(lost) <= 2 and all("worker lost" in r["error"] for r in lost), [r["error"] for r in lost]
     assert sum(r["status"] == "ok" for r in cpu) == 2 * CPU_CASES - len(lost)
-    # the loss is noticed: the node is gone, or the worker meant to replace it there cannot start
-    assert "is gone" in err or "a Ray worker could not start" in err, err
 
 
 def test_crashes_and_hangs_become_failed_records_and_the_run_goes_on(tmp_path, write_suite):
