@@ -16,7 +16,8 @@ failure detection; this module only decides what to send to which slot next.
 
 A slot whose worker dies (crash, out of memory, its node lost) or outlives the case timeout is
 killed; its case becomes a ``failed`` record with the reason (not retried: ``--resume`` keeps it)
-and the slot is replaced, on the same node while that node is alive.
+and the slot is replaced, on the same node while that node is alive. The trained cases it held for
+timing are queued again: they did not cause the loss.
 """
 
 from __future__ import annotations
@@ -117,7 +118,6 @@ class RayBackend:
         self.actor_class = ray.remote(CaseWorker)
         self.flushing: set = set()  # nodes timing their slots' pending cases: they take no new case
         self.queues: dict[str, deque] = {}
-        self.requeued: set[str] = set()  # cases trained again after their worker was lost
         try:
             if slots * self.slot_cpus > self.cluster.cpus:
                 raise NormbenchError(f"{slots} workers of {self.slot_cpus} CPU(s) need {slots * self.slot_cpus} "
@@ -271,8 +271,9 @@ class RayBackend:
                 self._lost(slot, f"timed out after {limit:g} s during {slot.phase} (worker killed)")
 
     def _lost(self, slot: _Slot, reason: str) -> None:
-        """The slot's worker is dead or killed: its case (if any) fails; the trained cases it held
-        for timing (their results lived in that worker) go back to the front of the queue, once;
+        """The slot's worker is dead or killed: the case of the call in flight (if any) fails; the
+        trained cases it held for timing (their results lived in that worker) did not cause it and go
+        back to the front of the queue (each loss has one culprit that fails, so this cannot loop);
         the slot is replaced."""
         case, phase, pending = slot.case, slot.phase, slot.pending
         self._kill(slot)
@@ -281,15 +282,10 @@ class RayBackend:
             self.say(f"a Ray worker could not start ({reason}); {len(self.slots)} left")
             return
         failed = [(case, reason)] if case is not None else []
-        again = [held for held in pending if held.case_id not in self.requeued and held.device in self.queues]
-        if again:
-            self.say(f"{len(again)} trained case(s) held by the lost worker on {slot.label} go back to the queue")
+        if pending:
+            self.say(f"{len(pending)} trained case(s) held by the lost worker on {slot.label} go back to the queue")
         for held in reversed(pending):
-            if held.case_id in self.requeued or held.device not in self.queues:
-                failed.append((held, f"{reason} (trained, then lost with its worker before its timing call)"))
-            else:
-                self.requeued.add(held.case_id)
-                self.queues[held.device].appendleft(held)
+            self.queues[held.device].appendleft(held)
         slot.phase, slot.case, slot.pending = "idle", None, []
         if slot.node_id in self._alive_nodes():
             self._replace(slot)
