@@ -8,11 +8,12 @@ training the next ones; when one slot has that many (or no case is left to overl
 takes no new case, and once no other call runs there, the node's pending timing calls run one
 after another, so every throughput figure is measured with the node to itself (recorded as
 ``timing_exclusive``). Timing one case at a time made both slots of a node wait for each other
-after every case (the slot done first idles while the other finishes its training); on a 2-core VM
-the model cases' CPU use rose from 70% to 75% of both cores with 4 held per slot. Layer-suite cases are timing alone, with nothing to
-overlap: they run last, on one worker per node that holds all of the node's CPUs and uses them as
-TensorFlow threads (a memory-bound kernel ran at 0.62x with one thread of two). Ray does the placement, the processes and the
-failure detection; this module only decides what to send to which slot next.
+after every case (the slot done first idles while the other finishes its training).
+
+Layer-suite cases are timing alone, with nothing to overlap: they run last, on one worker per node
+that holds all of the node's CPUs and uses them as TensorFlow threads (a memory-bound kernel ran at
+0.62x with one thread of two). Ray does the placement, the processes and the failure detection;
+this module only decides what to send to which slot next.
 
 A slot whose worker dies (crash, out of memory, its node lost) or outlives the case timeout is
 killed; its case becomes a ``failed`` record with the reason (not retried: ``--resume`` keeps it)
@@ -281,7 +282,6 @@ class RayBackend:
             self._drop(slot)
             self.say(f"a Ray worker could not start ({reason}); {len(self.slots)} left")
             return
-        failed = [(case, reason)] if case is not None else []
         if pending:
             self.say(f"{len(pending)} trained case(s) held by the lost worker on {slot.label} go back to the queue")
         for held in reversed(pending):
@@ -292,10 +292,10 @@ class RayBackend:
         else:
             self._drop(slot)
             self.say(f"node {slot.label} is gone; {len(self.slots)} worker(s) left")
-        for lost_case, why in failed:
-            record = new_record(lost_case, self.run_id)
+        if case is not None:
+            record = new_record(case, self.run_id)
             record.update(executor="ray", node=slot.label, slot_cpus=slot.cpus, threads=self._threads(slot.cpus),
-                          status="failed", error=why[:2000])
+                          status="failed", error=reason[:2000])
             self.finished(record, [], slot.label)
 
     # -- slots ---------------------------------------------------------------------------------

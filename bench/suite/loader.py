@@ -246,7 +246,7 @@ def _user_files(dataset: Component, source: str) -> Component:
     from bench.data import check_options, checked_field
 
     try:
-        options = check_options(dataset.name, dataset.options, _relative_to_suite(".", source))
+        options = check_options(dataset.name, dataset.options, _suite_folder(source))
     except ValueError as exc:
         raise FieldError(f"dataset.{checked_field(dataset.name)}", str(exc)) from None
     return Component(dataset.name, options)
@@ -268,11 +268,14 @@ def _saved_model_file(model: Component, source: str) -> Component:
     return Component(model.name, {**model.options, "file": str(path.resolve())})
 
 
+def _suite_folder(source: str) -> Path:
+    """Where a suite's relative paths start: its file's folder (the working directory for a suite
+    that came from no file)."""
+    return Path(source).parent if source and not source.startswith("<") else Path.cwd()
+
+
 def _relative_to_suite(path: str, source: str) -> Path:
-    path = Path(path).expanduser()
-    if path.is_absolute():
-        return path
-    return (Path(source).parent if source and not source.startswith("<") else Path.cwd()) / path
+    return _suite_folder(source) / Path(path).expanduser()  # an absolute path stays as it is
 
 
 def _check_heads_fit(models: Mapping[str, Component]) -> None:
