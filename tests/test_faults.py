@@ -26,7 +26,7 @@ normalizers:
 grid:
   epsilon: [0.001, 0.01, 0.1]
 devices: [cpu]
-timing: {min_rounds: 1, max_time: 0.005, warmup_rounds: 0, case_timeout: 20}
+timing: {min_rounds: 1, max_time: 0.005, warmup_rounds: 0, case_timeout: 10}
 """
 CASES = 6
 
@@ -59,8 +59,8 @@ def test_a_faulty_case_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch, fa
 
 
 def test_a_hanging_case_times_out(tmp_path, monkeypatch):
-    records = run_with_faults(tmp_path, monkeypatch, "layer/epsilon=0.1/=hang")  # SUITE: case_timeout 20
-    assert records["layer/epsilon=0.1"]["error"] == "timed out after 20 s (worker killed)"
+    records = run_with_faults(tmp_path, monkeypatch, "layer/epsilon=0.1/=hang")  # SUITE: case_timeout 10
+    assert records["layer/epsilon=0.1"]["error"] == "timed out after 10 s (worker killed)"
     assert sum(r["status"] == "ok" for r in records.values()) == CASES - 1
 
 

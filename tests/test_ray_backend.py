@@ -108,7 +108,7 @@ def test_a_lost_node_fails_its_case_and_the_run_completes_on_the_rest(tmp_path, 
 
 
 def test_crashes_and_hangs_become_failed_records_and_the_run_goes_on(tmp_path, write_suite):
-    suite = write_suite(open(TINY).read().replace("warmup_rounds: 1}", "warmup_rounds: 1, case_timeout: 30}"))
+    suite = write_suite(open(TINY).read().replace("warmup_rounds: 1}", "warmup_rounds: 1, case_timeout: 15}"))
     results = tmp_path / "results"
     out = normbench("run", str(suite), "--results", str(results), "--no-report", "--workers", "2",
                     NORMBENCH_FAULTS="group/batch_size=8/=segfault;layer/batch_size=16/=hang")
@@ -117,7 +117,7 @@ def test_crashes_and_hangs_become_failed_records_and_the_run_goes_on(tmp_path, w
     assert len(cpu) == CPU_CASES
     crashed, hung = cpu["tiny/group/batch_size=8/seed=0/cpu"], cpu["tiny/layer/batch_size=16/seed=0/cpu"]
     assert crashed["status"] == "failed" and "worker lost" in crashed["error"]
-    assert hung["status"] == "failed" and "timed out after 30 s" in hung["error"]
+    assert hung["status"] == "failed" and "timed out after 15 s" in hung["error"]
     assert sum(r["status"] == "ok" for r in cpu.values()) == CPU_CASES - 2
     assert no_leftovers() == []
 

@@ -24,9 +24,12 @@ def mixed(tmp_path):
     return RunStore(target)
 
 
-@pytest.fixture
-def html(mixed):
-    return write_report([mixed]).read_text()
+@pytest.fixture(scope="module")
+def html(tmp_path_factory):
+    """The fixture run's report, rendered once for the tests that only read it."""
+    target = tmp_path_factory.mktemp("results") / "mixed"
+    shutil.copytree(MIXED, target)
+    return write_report([RunStore(target)]).read_text()
 
 
 def test_every_suite_has_its_section_description_and_figures(html):
@@ -139,9 +142,9 @@ def test_hostile_records_render(tmp_path):
 PITFALLS = FIXTURES / "runs" / "pitfalls"
 
 
-@pytest.fixture
-def pitfalls_html(tmp_path):
-    target = tmp_path / "results" / "pitfalls"
+@pytest.fixture(scope="module")
+def pitfalls_html(tmp_path_factory):
+    target = tmp_path_factory.mktemp("results") / "pitfalls"
     shutil.copytree(PITFALLS, target)
     return write_report([RunStore(target)]).read_text()
 

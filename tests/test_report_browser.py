@@ -16,11 +16,16 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
         "--disable-background-networking", "--disable-component-update"]
 
 
-@pytest.fixture
-def page(tmp_path):
-    run = tmp_path / "results" / "mixed"
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """The fixture run's report, rendered once; each test opens it in a fresh browser."""
+    run = tmp_path_factory.mktemp("results") / "mixed"
     shutil.copytree(FIXTURES / "runs" / "mixed", run)
-    report = write_report([RunStore(run)])
+    return write_report([RunStore(run)])
+
+
+@pytest.fixture
+def page(report):
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
