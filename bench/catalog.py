@@ -249,6 +249,8 @@ ACCURACY_FIELDS = ("test_accuracy", "test_accuracy_training_mode", "test_accurac
                    "source_accuracy_before", "target_accuracy_before", "source_accuracy_after")
 
 # What the report's verdicts compare, and how close two candidates must be to count as a decided tie.
+# What a suite's headline verdicts compare (see report.verdicts): the verdict metric of each.
+HEADLINES = ("accuracy", "baseline", "versus_field", "throughput")
 VERDICTS: Mapping[str, Param] = {
     "candidates": Param(str, "normalizer", help="what competes at each setting: the normalizers, or the "
                                                 "values of one grid axis (e.g. fine_tune_bn)"),
@@ -256,6 +258,14 @@ VERDICTS: Mapping[str, Param] = {
                                     "(e.g. batch, to ask whether renorm beats it); empty: none"),
     "accuracy_field": Param(str, "test_accuracy", choices=ACCURACY_FIELDS,
                             help="the record's accuracy the verdicts compare (e.g. test_accuracy_precise_bn)"),
+    "versus_field": Param(str, "", choices=("", *ACCURACY_FIELDS),
+                          help="a second accuracy of the same cases that accuracy_field is compared with, per "
+                               "candidate (e.g. test_accuracy: what PreciseBN adds to the moving averages); "
+                               "empty: none"),
+    "headline": Param(str, "accuracy", choices=HEADLINES,
+                      help="which verdicts answer the suite's question and lead its findings: accuracy (best "
+                           "against runner-up), baseline (each candidate against the baseline), versus_field "
+                           "(accuracy_field against versus_field) or throughput"),
     "accuracy": Param(float, 0.01, in_unit_interval,
                       help="accuracy difference (a fraction: 0.01 = 1 point) within which two settings tie"),
     "throughput": Param(float, 0.05, in_unit_interval,

@@ -14,10 +14,20 @@ import pandas as pd
 from bench.metrics import kernel_check_failures
 from report.frame import grid_axes, measured
 from report.layer_tables import LAYER_KEYS
-from report.verdicts import Verdict
+from report.verdicts import DEFAULTS, Verdict, headline
 
-TABLE_ROWS = 12  # decided results shown per suite; the verdict table below has every setting
+TABLE_ROWS = 12  # headline results shown per suite; the verdict table below has every setting
 LISTED = 4  # settings named in a sentence before "and N more"
+
+
+HEADLINE_TEXT = {"accuracy": "best accuracy against the runner-up, per setting",
+                 "baseline": "each candidate's accuracy against the baseline, per setting",
+                 "versus_field": "two accuracies of the same models, per candidate and setting",
+                 "throughput": "fastest training against the runner-up, per setting"}
+TABLE_HEADERS = {"accuracy": ["best accuracy", "lead [95% interval]"],
+                 "baseline": ["candidate (accuracy)", "difference [95% interval]"],
+                 "versus_field": ["candidate: accuracy", "difference [95% interval]"],
+                 "throughput": ["fastest (samples/s)", "speed-up [95% interval]"]}
 
 
 @dataclass
@@ -26,31 +36,46 @@ class SuiteFindings:
     sentences: list[str] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
-    more: int = 0  # decided results not in the compact table
+    more: int = 0  # headline results not in the compact table
+    headline_total: int = 0
+    headline_decided: int = 0
 
 
 def model_findings(name: str, frame: pd.DataFrame, verdicts: list[Verdict],
-                   accuracy_field: str = "test_accuracy") -> SuiteFindings:
+                   options: dict | None = None) -> SuiteFindings:
+    """The suite's headline verdicts first (``verdicts.headline``: what its question compares), as a
+    sentence and a compact table, decided ones first; then the other verdicts and what the records show."""
+    options = {**DEFAULTS, **(options or {})}
+    accuracy_field = options["accuracy_field"]
     findings = SuiteFindings(name)
     accuracy = [v for v in verdicts if v.metric == "accuracy" and v.runner_up]
     speed = [v for v in verdicts if v.metric == "throughput" and v.runner_up]
-    if accuracy:
-        findings.sentences += _accuracy_sentences(accuracy, accuracy_field)
-    if speed:
-        findings.sentences.append(_speed_sentence(speed))
-    findings.sentences += _baseline_sentences([v for v in verdicts if v.metric == "accuracy vs baseline"])
-    if not accuracy and not measured(frame).empty:
+    families = {
+        "accuracy": _accuracy_sentences(accuracy, accuracy_field) if accuracy else [],
+        "throughput": [_speed_sentence(speed)] if speed else [],
+        "baseline": _paired_sentences([v for v in verdicts if v.metric == "accuracy vs baseline"]),
+        "versus_field": _paired_sentences([v for v in verdicts if v.metric == "accuracy vs field"]),
+    }
+    lead = headline(verdicts, options)
+    findings.headline_total, findings.headline_decided = len(lead), sum(v.decided for v in lead)
+    if lead:
+        findings.sentences.append(f"Headline ({HEADLINE_TEXT[options['headline']]}): {findings.headline_decided} "
+                                  f"of {len(lead)} comparison(s) decided.")
+    order = [options["headline"], *(family for family in families if family != options["headline"])]
+    findings.sentences += [sentence for family in order for sentence in families[family]]
+    if not accuracy and not lead and not measured(frame).empty:
         findings.sentences.append("One candidate per setting: nothing to compare (a suite with one normalizer "
                                   "can set verdicts.candidates to the grid axis whose values compete).")
     findings.sentences += (_kernel_sentences(frame) + _precise_bn_sentences(frame) + _divergence_sentences(frame)
                            + _warning_sentences(frame) + _batch_confound(frame))
-    # winners by lead, then ties at the highest accuracy (two diverged candidates tie at chance level)
-    decided = sorted((v for v in accuracy if v.decided),
-                     key=lambda v: (v.decision.outcome != "winner", -abs(v.diff.mean), -v.best_value))
-    findings.header = ["setting", "best accuracy", "lead [95% interval]", "verdict"]
+    # decided first: winners by lead, then ties at the highest value (two diverged candidates tie at
+    # chance level); then the open ones, fewest seeds needed first
+    ranked = sorted(lead, key=lambda v: (not v.decided, v.decision.outcome != "winner",
+                                         v.decision.needed or math.inf, -abs(v.diff.mean), -v.best_value))
+    findings.header = ["setting", *TABLE_HEADERS[options["headline"]], "verdict"]
     findings.rows = [[_setting(v.setting), v.best_text(), v.effect_text(), v.verdict_text()]
-                     for v in decided[:TABLE_ROWS]]
-    findings.more = max(0, len(decided) - TABLE_ROWS)
+                     for v in ranked[:TABLE_ROWS]]
+    findings.more = max(0, len(ranked) - TABLE_ROWS)
     if not findings.sentences:
         findings.sentences.append("No measured cases yet.")
     return findings
@@ -84,8 +109,9 @@ def _accuracy_sentences(verdicts: list[Verdict], field: str = "test_accuracy") -
     return sentences
 
 
-def _baseline_sentences(verdicts: list[Verdict]) -> list[str]:
-    """Per candidate, against the suite's baseline: where it is better, worse, tied, open."""
+def _paired_sentences(verdicts: list[Verdict]) -> list[str]:
+    """Per candidate, against its counterpart (the suite's baseline, or a second accuracy of the
+    same cases): where it is better, worse, tied, open."""
     sentences = []
     for label in dict.fromkeys(v.best for v in verdicts):
         mine = [v for v in verdicts if v.best == label]

@@ -55,8 +55,7 @@ def render_report(runs: Sequence[RunData]) -> str:
             options = _verdict_options(runs, name)
             verdict_header, verdict_rows = verdicts.suite_verdicts(suite_frame, rounds, options)
             answers.append(findings.model_findings(
-                name, suite_frame, verdicts.setting_verdicts(suite_frame, rounds, options),
-                options.get("accuracy_field", "test_accuracy")))
+                name, suite_frame, verdicts.setting_verdicts(suite_frame, rounds, options), options))
             slowdown_header, slowdown_rows_ = [], []
         suites.append({
             "verdict_header": verdict_header, "verdict_rows": verdict_rows,
@@ -73,7 +72,8 @@ def render_report(runs: Sequence[RunData]) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     return env.get_template("report.html").render(
-        runs=[_info_view(run.info) for run in runs], suites=suites, findings=answers, counts=tables.status_counts(frame) if len(frame) else {},
+        runs=[_info_view(run.info) for run in runs], suites=suites, findings=answers,
+        headline=(sum(f.headline_decided for f in answers), sum(f.headline_total for f in answers)), counts=tables.status_counts(frame) if len(frame) else {},
         record_header=record_header, record_rows=record_rows,
         problems=[p for run in runs for p in run.problems], comparison=comparison,
         implementation_header=implementation_header, implementation_rows=implementation_rows_,

@@ -22,6 +22,8 @@ OPTIONAL_ACCURACIES = [
     ("source_accuracy_after", "acc original, after"), ("test_accuracy_precise_bn", "acc PreciseBN"),
 ]
 
+ACCURACY_LABELS = dict([*RECORD_COLUMNS[2:4], *OPTIONAL_ACCURACIES])
+
 
 def suite_summary(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
     """One row per setting (device, normalizer, grid axes), aggregated over seeds."""

@@ -19,6 +19,7 @@ import pandas as pd
 
 from bench import catalog
 from report.frame import grid_axes, measured
+from report.tables import ACCURACY_LABELS
 from report.statistics import Decision, Difference, decide, difference, log_ratio
 
 DEFAULTS = {name: param.default for name, param in catalog.VERDICTS.items()}
@@ -90,7 +91,35 @@ def setting_verdicts(frame: pd.DataFrame, rounds: Rounds | None = None,
         verdicts.append(_throughput_verdict(setting, group, rounds or {}, margins["throughput"]))
         if baseline:
             verdicts += _against_baseline(setting, group, baseline, margins["accuracy"], margins["accuracy_field"])
+        if margins.get("versus_field"):
+            verdicts += _against_field(setting, group, margins["accuracy_field"], margins["versus_field"],
+                                       margins["accuracy"])
     return [v for v in verdicts if v is not None]
+
+
+HEADLINE_METRICS = {"accuracy": "accuracy", "baseline": "accuracy vs baseline",
+                    "versus_field": "accuracy vs field", "throughput": "throughput"}
+
+
+def headline(verdicts: list[Verdict], options: dict | None = None) -> list[Verdict]:
+    """The verdicts that answer the suite's question (``verdicts.headline``); a lone candidate's
+    "verdict" compares nothing and is left out."""
+    metric = HEADLINE_METRICS[{**DEFAULTS, **(options or {})}["headline"]]
+    return [v for v in verdicts if v.metric == metric and v.runner_up is not None]
+
+
+def _against_field(setting: dict, group: pd.DataFrame, field: str, versus: str, margin: float) -> list[Verdict]:
+    """Per candidate, ``field`` minus ``versus`` of the same cases (e.g. PreciseBN's accuracy minus
+    the moving averages'), paired by seed: metric ``accuracy vs field``."""
+    found = []
+    for label, sub in group.groupby("candidate"):
+        mine, theirs = _by_seed(sub, field), _by_seed(sub, versus)
+        if not mine or not theirs:
+            continue
+        diff = difference(mine, theirs)
+        found.append(Verdict(setting, "accuracy vs field", f"{label}: {ACCURACY_LABELS.get(field, field)}",
+                             _mean(mine), ACCURACY_LABELS.get(versus, versus), diff, decide(diff, margin), margin))
+    return found
 
 
 def _against_baseline(setting: dict, group: pd.DataFrame, baseline: str, margin: float,

@@ -26,7 +26,7 @@ def test_verdict_candidates_must_be_normalizer_or_a_grid_axis():
 
     document = {"name": "v", "normalizers": {"batch": {}}, "grid": {"batch_size": [8]}}
     assert suite_from_document({**document, "verdicts": {"candidates": "batch_size"}}, "v.yaml").verdicts == {
-        "candidates": "batch_size", "baseline": "", "accuracy_field": "test_accuracy", "accuracy": 0.01,
-        "throughput": 0.05}
+        "candidates": "batch_size", "baseline": "", "accuracy_field": "test_accuracy", "versus_field": "",
+        "headline": "accuracy", "accuracy": 0.01, "throughput": 0.05}
     with pytest.raises(SuiteError, match=r"^v.yaml: verdicts.candidates: must be normalizer or a grid axis"):
         suite_from_document({**document, "verdicts": {"candidates": "momentum"}}, "v.yaml")

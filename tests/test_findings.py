@@ -22,7 +22,8 @@ def test_a_clear_winner_is_named_with_its_lead_and_listed_in_the_table():
     records = [record("batch", 32, s, 0.95 + 0.01 * s) for s in range(3)]
     records += [record("group", 32, s, 0.90 + 0.01 * s) for s in range(3)]
     f = findings_of(records)
-    assert f.sentences[0].startswith("Accuracy (inference mode), best against runner-up at 1 setting(s): "
+    assert f.sentences[0] == "Headline (best accuracy against the runner-up, per setting): 1 of 1 comparison(s) decided."
+    assert f.sentences[1].startswith("Accuracy (inference mode), best against runner-up at 1 setting(s): "
                                      "1 clear winner(s), 0 tie(s) within ±1 points, 0 open.")
     assert "batch is clearly best at batch_size=32 (lead +0.050 over the runner-up)." in f.sentences
     assert f.rows == [["batch_size=32", "batch (0.960)", "+0.050 [+0.050, +0.050] over group", "clear"]]
@@ -103,3 +104,54 @@ def test_a_baseline_must_be_a_candidate(write_suite):
 
     with pytest.raises(SuiteError, match=r"verdicts.baseline: must be one of the candidates \(batch, layer\)"):
         load_suite(write_suite("name: b\nnormalizers: {batch: {}, layer: {}}\nverdicts: {baseline: rms}\n"))
+
+
+def test_a_second_accuracy_of_the_same_cases_is_the_headline_when_the_suite_says_so():
+    records = []
+    for momentum, ema in ((0.9, 0.93), (0.99, 0.10)):
+        for s in range(3):
+            r = record("batch", 32, s, ema + 0.002 * s)
+            r.update(case_id=f"p/{momentum}/{s}", momentum=momentum, axes={"momentum": momentum},
+                     test_accuracy_precise_bn=0.93 + 0.001 * s)
+            records.append(r)
+    options = {"accuracy_field": "test_accuracy_precise_bn", "versus_field": "test_accuracy",
+               "headline": "versus_field"}
+    frame = records_frame(records)
+    verdicts = setting_verdicts(frame, options=options)
+    field = [v for v in verdicts if v.metric == "accuracy vs field"]
+    assert [(v.setting["momentum"], v.decision.outcome) for v in field] == [(0.9, "tie"), (0.99, "winner")]
+    f = model_findings("p", frame, verdicts, options)
+    assert f.sentences[0] == ("Headline (two accuracies of the same models, per candidate and setting): "
+                              "2 of 2 comparison(s) decided.")
+    assert f.sentences[1].startswith("batch: acc PreciseBN against acc (inference), accuracy over 2 setting(s): "
+                                     "clearly better at 1 (momentum=0.99 (+0.829)); tied at 1; open at 0.")
+    assert f.header == ["setting", "candidate: accuracy", "difference [95% interval]", "verdict"]
+    assert f.rows[0][:2] == ["momentum=0.99", "batch: acc PreciseBN (0.931)"]
+    assert (f.headline_decided, f.headline_total) == (2, 2)
+
+
+def test_open_headline_comparisons_follow_the_decided_ones_in_the_table():
+    records = []
+    for batch in (4, 32):
+        for s in range(3):
+            records.append(record("batch", batch, s, 0.80 + 0.01 * s))
+            spread = (0.95, 0.70, 0.85) if batch == 32 else (0.90, 0.91, 0.92)
+            records.append(record("renorm", batch, s, spread[s]))
+    frame = records_frame(records)
+    options = {"baseline": "batch", "headline": "baseline"}
+    f = model_findings("s", frame, setting_verdicts(frame, options=options), options)
+    assert [row[0] for row in f.rows] == ["batch_size=4", "batch_size=32"]
+    assert f.rows[0][3] == "clear" and f.rows[1][3].startswith("open: ")
+    assert (f.headline_decided, f.headline_total) == (1, 2)
+
+
+def test_a_headline_needs_what_it_compares(write_suite):
+    import pytest
+
+    from bench.errors import SuiteError
+    from bench.suite import load_suite
+
+    with pytest.raises(SuiteError, match=r"verdicts.headline: is baseline, but verdicts.baseline is not set"):
+        load_suite(write_suite("name: b\nnormalizers: {batch: {}}\nverdicts: {headline: baseline}\n"))
+    with pytest.raises(SuiteError, match=r"verdicts.versus_field: must differ from accuracy_field"):
+        load_suite(write_suite("name: b\nnormalizers: {batch: {}}\nverdicts: {versus_field: test_accuracy}\n"))

@@ -1,6 +1,7 @@
 """The report in a real headless browser: offline, figures render, the table sorts and filters,
 injected markup stays text. Skips where Chromium or Playwright is missing (.ci/run installs both)."""
 
+import re
 import shutil
 
 import pytest
@@ -107,7 +108,10 @@ def test_the_first_screen_states_the_findings(page):
     assert box is not None and box["y"] < 900
     first = page.locator("section.finding li").first
     assert first.is_visible() and first.bounding_box()["y"] < 900
-    assert first.text_content().startswith("Accuracy (inference mode), best against runner-up")
+    assert first.text_content().startswith("Headline (best accuracy against the runner-up, per setting): ")
+    overall = page.locator("p.headline")
+    assert overall.bounding_box()["y"] < 900
+    assert re.search(r"Headline comparisons .*: \d+ of \d+ decided", overall.text_content().replace("\n", " "))
     assert page.locator("#environment").bounding_box()["y"] > box["y"]
     # each suite's finding links to its section
     page.click("section.finding h3 a >> nth=0")

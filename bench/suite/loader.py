@@ -160,6 +160,11 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
     if verdicts["baseline"] and verdicts["baseline"] not in choices:
         raise FieldError("verdicts.baseline", f"must be one of the candidates ({', '.join(choices)}), "
                                               f"got {_short(verdicts['baseline'])}")
+    if verdicts["versus_field"] == verdicts["accuracy_field"]:
+        raise FieldError("verdicts.versus_field", f"must differ from accuracy_field ({verdicts['accuracy_field']})")
+    if verdicts["headline"] in ("baseline", "versus_field") and not verdicts[verdicts["headline"]]:
+        raise FieldError("verdicts.headline", f"is {verdicts['headline']}, but verdicts.{verdicts['headline']} "
+                                              "is not set")
 
     quick = None
     if allow_quick:
