@@ -36,7 +36,7 @@ class SuiteFindings:
     sentences: list[str] = field(default_factory=list)
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
-    more: int = 0  # headline results not in the compact table
+    more_rows: list[list[str]] = field(default_factory=list)  # headline rows beyond TABLE_ROWS, folded
     headline_total: int = 0
     headline_decided: int = 0
 
@@ -73,9 +73,8 @@ def model_findings(name: str, frame: pd.DataFrame, verdicts: list[Verdict],
     ranked = sorted(lead, key=lambda v: (not v.decided, v.decision.outcome != "winner",
                                          v.decision.needed or math.inf, -abs(v.diff.mean), -v.best_value))
     findings.header = ["setting", *TABLE_HEADERS[options["headline"]], "verdict"]
-    findings.rows = [[_setting(v.setting), v.best_text(), v.effect_text(), v.verdict_text()]
-                     for v in ranked[:TABLE_ROWS]]
-    findings.more = max(0, len(ranked) - TABLE_ROWS)
+    rows = [[_setting(v.setting), v.best_text(), v.effect_text(), v.verdict_text()] for v in ranked]
+    findings.rows, findings.more_rows = rows[:TABLE_ROWS], rows[TABLE_ROWS:]
     if not findings.sentences:
         findings.sentences.append("No measured cases yet.")
     return findings

@@ -155,3 +155,11 @@ def test_a_headline_needs_what_it_compares(write_suite):
         load_suite(write_suite("name: b\nnormalizers: {batch: {}}\nverdicts: {headline: baseline}\n"))
     with pytest.raises(SuiteError, match=r"verdicts.versus_field: must differ from accuracy_field"):
         load_suite(write_suite("name: b\nnormalizers: {batch: {}}\nverdicts: {versus_field: test_accuracy}\n"))
+
+
+def test_headline_rows_beyond_the_compact_table_are_kept_folded():
+    records = [record(normalizer, batch, s, (0.9 if normalizer == "batch" else 0.8) + 0.01 * s)
+               for batch in range(1, 15) for normalizer in ("batch", "group") for s in range(2)]
+    f = findings_of(records)
+    assert len(f.rows) == 12 and len(f.more_rows) == 2
+    assert {row[0] for row in f.rows + f.more_rows} == {f"batch_size={b}" for b in range(1, 15)}
