@@ -248,9 +248,10 @@ QUICK_TIMING = {"min_rounds": 2, "max_time": 0.02, "warmup_rounds": 1}
 ACCURACY_FIELDS = ("test_accuracy", "test_accuracy_training_mode", "test_accuracy_precise_bn",
                    "source_accuracy_before", "target_accuracy_before", "source_accuracy_after")
 
-# What the report's verdicts compare, and how close two candidates must be to count as a decided tie.
-# What a suite's headline verdicts compare (see report.verdicts): the verdict metric of each.
+# Which verdicts answer a suite's question (report.verdicts.HEADLINE_METRICS maps each to its metric).
 HEADLINES = ("accuracy", "baseline", "versus_field", "throughput")
+
+# What the report's verdicts compare, and how close two candidates must be to count as a decided tie.
 VERDICTS: Mapping[str, Param] = {
     "candidates": Param(str, "normalizer", help="what competes at each setting: the normalizers, or the "
                                                 "values of one grid axis (e.g. fine_tune_bn)"),

@@ -73,7 +73,8 @@ def render_report(runs: Sequence[RunData]) -> str:
                              undefined=jinja2.StrictUndefined)
     return env.get_template("report.html").render(
         runs=[_info_view(run.info) for run in runs], suites=suites, findings=answers,
-        headline=(sum(f.headline_decided for f in answers), sum(f.headline_total for f in answers)), counts=tables.status_counts(frame) if len(frame) else {},
+        headline=(sum(f.headline_decided for f in answers), sum(f.headline_total for f in answers)),
+        counts=tables.status_counts(frame) if len(frame) else {},
         record_header=record_header, record_rows=record_rows,
         problems=[p for run in runs for p in run.problems], comparison=comparison,
         implementation_header=implementation_header, implementation_rows=implementation_rows_,

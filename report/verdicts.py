@@ -19,8 +19,8 @@ import pandas as pd
 
 from bench import catalog
 from report.frame import grid_axes, measured
-from report.tables import ACCURACY_LABELS
 from report.statistics import Decision, Difference, decide, difference, log_ratio
+from report.tables import ACCURACY_LABELS
 
 DEFAULTS = {name: param.default for name, param in catalog.VERDICTS.items()}
 Rounds = dict  # (case_id, phase) -> seconds of each timed round
