@@ -10,11 +10,12 @@ import argparse
 import os
 import signal
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
-from bench.errors import NormbenchError
+from bench.core.errors import NormbenchError
 
 DEFAULT_SUITES = Path("suites")
 DEFAULT_RESULTS = Path("results")
@@ -43,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="show the frameworks' own output (CUDA probing, XLA notices) on the terminal "
                           "instead of the run's worker.log")
     run.add_argument("--settle", type=_positive_int, metavar="MAX_SEEDS",
-                     help="after the run, add seeds where an accuracy verdict is still open, up to the "
+                     help="after the run, add seeds where a headline comparison is still open, up to the "
                           "seeds the observed spread says would settle it, at most MAX_SEEDS per candidate")
 
     check = commands.add_parser("check", help="validate suite files without running them")
@@ -54,13 +55,17 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("runs", nargs="*", help="run ids or directories (default: latest)")
     report.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
     report.add_argument("-o", "--output", type=Path, help="where to write the HTML (default: the first run's report.html)")
+    report.add_argument("--markdown", type=Path, metavar="PAGE",
+                        help="write the findings as a Markdown page instead of the HTML report (the docs' "
+                             "findings page: normbench report docs/runs/RUN --markdown docs/findings.md)")
 
     compare = commands.add_parser("compare", help="per-case changes between two runs; fail on regressions")
     compare.add_argument("before", help="the baseline run (id, directory, or 'latest')")
     compare.add_argument("after", help="the run to check against it")
     compare.add_argument("--fail-on", action="append", default=[], metavar="METRIC:N%",
-                         help="exit 1 on a drop beyond N%% and beyond noise: throughput, train_throughput, "
-                              "infer_throughput, layer_throughput (relative) or accuracy (percentage points); repeatable")
+                         help="exit 1 on a change for the worse beyond N%% and beyond noise: throughput, train_throughput, "
+                              "infer_throughput, layer_throughput (relative), accuracy (percentage points) or "
+                              "any compared record field by name; repeatable")
     compare.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
 
     fidelity = commands.add_parser("fidelity", help="check that normbench's timing adds no cost: "
@@ -104,15 +109,22 @@ def _positive_int(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return COMMANDS[args.command](args)
     except NormbenchError as exc:
         print(f"normbench: error: {exc}", file=sys.stderr)
         return 2
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (a suite key that was renamed, say) as one ``normbench: warning:`` line each."""
+    print(f"normbench: warning: {message}", file=sys.stderr)
+
+
 def cmd_check(args) -> int:
     from bench.suite import expand, load_suites
-    from bench.suite.user_code import check_builds
+    from bench.measure.build_check import check_builds
 
     suites = load_suites(_suite_paths(args.suites))
     for suite in suites:
@@ -138,8 +150,9 @@ def _setting_warnings(suite, cases) -> list[str]:
 
 
 def cmd_run(args) -> int:
-    from bench import execute, records
-    from bench.store import RunStore
+    from bench import execute
+    from bench.results import records
+    from bench.results.store import RunStore
     from bench.suite import load_suites
     from bench.suite.loader import suite_from_document
 
@@ -187,13 +200,13 @@ def cmd_run(args) -> int:
 
 
 def _settle(store, suites, quick: bool, max_seeds: int, execution, first):
-    """One round of seeds where verdicts are open (bench.settle); the counts add up."""
+    """One round of seeds where verdicts are open (bench.analysis.settle); the counts add up."""
     from bench import execute
-    from bench.settle import settle_cases
+    from bench.execute.settle import settle_cases
 
     cases = settle_cases(store.load().records, suites, quick, max_seeds)
     added = execute.plan_extra_cases(store, cases)
-    print(f"normbench: settle: {added} more case(s) for the accuracy verdicts still open (at most "
+    print(f"normbench: settle: {added} more case(s) for the headline comparisons still open (at most "
           f"{max_seeds} seeds per candidate)", file=sys.stderr)
     if not added:
         return first
@@ -227,20 +240,30 @@ def _sigterm_as_interrupt():
 
 
 def cmd_report(args) -> int:
-    from bench.store import RunStore
+    from bench.results.store import RunStore
     from report import write_report
 
     stores = [RunStore.open(args.results, run) for run in (args.runs or ["latest"])]
     for store in stores:
         for problem in store.load().problems:
             print(f"normbench: warning: {problem}", file=sys.stderr)
+    if args.markdown:
+        from report.markdown import findings_markdown
+        from report.render import load_run
+        from bench.results.store import atomic_write
+
+        source = " ".join(args.runs) or "latest"
+        atomic_write(args.markdown, findings_markdown([load_run(store) for store in stores], source))
+        print(f"findings: {args.markdown}")
+        return 0
     print(f"report: {write_report(stores, args.output)}")
     return 0
 
 
 def cmd_compare(args) -> int:
-    from bench.store import RunStore
-    from report import compare as cmp
+    from bench.analysis import compare as cmp
+    from bench.results.fields import FIELDS
+    from bench.results.store import RunStore
 
     rules = [cmp.parse_rule(text) for text in args.fail_on]
     before, after = (RunStore.open(args.results, run) for run in (args.before, args.after))
@@ -262,10 +285,10 @@ def cmd_compare(args) -> int:
         print(f"throughput changes are relative to each case's machine-speed reference kernel "
               f"({relative} of {len(table)} cases have it; the others are raw)")
         table = table.sort_values("train_samples_per_sec_machine_change", na_position="last")
-        print(f"{'case':<60} {'accuracy':>17} {'train samples/s':>26} {'infer samples/s':>26}")
+        columns = [c for c in cmp.compared_fields() if table[[f"{c}_before", f"{c}_after"]].notna().any().any()]
+        print(f"{'case':<60} " + " ".join(f"{FIELDS[c].title:>26}" for c in columns))
         for _, row in table.iterrows():
-            print(f"{row['case_id'][:60]:<60} {_change(row, 'test_accuracy', False):>17} "
-                  f"{_change(row, 'train_samples_per_sec', True):>26} {_change(row, 'infer_samples_per_sec', True):>26}")
+            print(f"{row['case_id'][:60]:<60} " + " ".join(f"{_change(row, c):>26}" for c in columns))
     found = cmp.regressions(table, rules)
     for line in found:
         print(f"REGRESSION {line}")
@@ -274,11 +297,15 @@ def cmd_compare(args) -> int:
     return 1 if found else 0
 
 
-def _change(row, column: str, relative: bool) -> str:
-    old, new, change = row[f"{column}_before"], row[f"{column}_after"], row[f"{column}_change"]
-    if relative:
+def _change(row, column: str) -> str:
+    """``before -> after (change)``: rates relative to the machine's speed, other fields absolute."""
+    from bench.results.fields import FIELDS
+
+    old, new = row[f"{column}_before"], row[f"{column}_after"]
+    if FIELDS[column].is_rate:
         change = row[f"{column}_machine_change"]
         return f"{old:,.0f} -> {new:,.0f} ({change:+.1%})" if change == change else "n/a"
+    change = row[f"{column}_change"]
     return f"{old:.3f} -> {new:.3f}" if change == change else "n/a"
 
 
@@ -303,7 +330,7 @@ def _folder_suites(folder: Path, prefix: str) -> list[Path]:
 
 
 def cmd_fidelity(args) -> int:
-    from bench.fidelity import BOUNDS, run_fidelity
+    from bench.measure.fidelity import BOUNDS, run_fidelity
 
     ratio = run_fidelity(args.trials)
     return 1 if args.strict and not BOUNDS[0] <= ratio <= BOUNDS[1] else 0

@@ -7,7 +7,7 @@ from typing import Mapping
 
 import pandas as pd
 
-from report.frame import measured
+from bench.analysis.frame import measured
 from report.tables import fmt, mean_sd
 
 
@@ -31,7 +31,7 @@ def implementation_rows(frame: pd.DataFrame, infos: list[Mapping]) -> tuple[list
               "train samples/s", "output max abs diff", "output max rel diff", "gradient max rel diff",
               "skipped because"]
     rows = []
-    keys = ["suite", "kind", "implementation", "run_id", "device"]
+    keys = ["suite", "normalizer_kind", "implementation", "run_id", "device"]
     for (suite, kind, implementation, run_id, device), group in data.groupby(keys, dropna=False, sort=True):
         ran = measured(group)
         skipped = group.loc[group["status"] == "skipped", "error"].dropna()

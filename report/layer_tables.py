@@ -1,10 +1,10 @@
-"""Tables for layer suites (``kind: layer``): cost per setting and slowdown relative to BatchNorm."""
+"""Tables for layer suites (``workload: layer``): cost per setting and slowdown relative to BatchNorm."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from report.frame import grid_axes, measured
+from bench.analysis.frame import grid_axes, measured
 from report.tables import fmt
 
 # The settings a layer case is identified by, besides the normalizer (whether or not grid axes).
@@ -12,7 +12,7 @@ LAYER_KEYS = ["device", "backend", "shape", "batch_size", "precision", "pass", "
 
 
 def is_layer_suite(frame: pd.DataFrame) -> bool:
-    return bool((frame["suite_kind"] == "layer").any())
+    return bool((frame["workload"] == "layer").any())
 
 
 def layer_summary(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
@@ -43,12 +43,12 @@ def slowdown_rows(frame: pd.DataFrame, baseline_kind: str = "batch") -> tuple[li
     """Median time of each normalizer over BatchNorm's at the same setting, with and without XLA
     (each against BN under the same jit_compile); and XLA's own speed-up per normalizer."""
     data = measured(frame)
-    if data.empty or not (data["kind"] == baseline_kind).any():
+    if data.empty or not (data["normalizer_kind"] == baseline_kind).any():
         return [], []
     keys = [k for k in LAYER_KEYS if k != "jit_compile"]
-    times = data.groupby([*keys, "normalizer", "kind", "jit_compile"], dropna=False)["layer_median_s"].median()
+    times = data.groupby([*keys, "normalizer", "normalizer_kind", "jit_compile"], dropna=False)["layer_median_s"].median()
     times = times.reset_index()
-    labels = sorted(times.loc[times["kind"] != baseline_kind, "normalizer"].unique())
+    labels = sorted(times.loc[times["normalizer_kind"] != baseline_kind, "normalizer"].unique())
     jit_values = sorted(times["jit_compile"].dropna().unique())
     header = [*keys]
     for label in labels:
@@ -60,7 +60,7 @@ def slowdown_rows(frame: pd.DataFrame, baseline_kind: str = "batch") -> tuple[li
     for key, group in times.groupby(keys, dropna=False, sort=True):
         def median(label=None, kind=None, jit=None):
             mask = group["jit_compile"] == jit
-            mask &= (group["kind"] == kind) if kind else (group["normalizer"] == label)
+            mask &= (group["normalizer_kind"] == kind) if kind else (group["normalizer"] == label)
             values = group.loc[mask, "layer_median_s"]
             return values.iloc[0] if len(values) else float("nan")
 

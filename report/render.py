@@ -11,14 +11,15 @@ from typing import Sequence
 
 import jinja2
 
-from bench import catalog
-from bench.errors import NormbenchError
-from bench.params import parse_options
-from bench.store import REPORT, RunStore, atomic_write
-from report import figures, findings, tables, verdicts
+from bench.analysis import verdicts
+from bench.analysis.frame import records_frame
+from bench.analysis.headlines import VERDICT_OPTIONS
+from bench.core.errors import NormbenchError
+from bench.core.params import parse_options
+from bench.results.store import REPORT, RunStore, atomic_write
+from report import figures, findings, tables
 from report.implementations import implementation_rows
 from report.layer_tables import is_layer_suite, layer_summary, slowdown_rows
-from report.frame import records_frame
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -38,30 +39,44 @@ def load_run(store: RunStore) -> RunData:
     return RunData(store.read_info(), loaded.records, loaded.problems, store.timing_rounds())
 
 
+def suite_findings(runs: Sequence[RunData], frame=None) -> list[findings.SuiteFindings]:
+    """Every suite's findings, in the runs' suite order (what the HTML and the Markdown page open with)."""
+    frame = records_frame(r for run in runs for r in run.records) if frame is None else frame
+    rounds = {key: value for run in runs for key, value in run.rounds.items()}
+    answers = []
+    for name in _suite_order(runs, frame):
+        suite_frame = frame[frame["suite"] == name]
+        if is_layer_suite(suite_frame):
+            answers.append(findings.layer_findings(name, suite_frame))
+        else:
+            options = _verdict_options(runs, name)
+            answers.append(findings.model_findings(
+                name, suite_frame, verdicts.setting_verdicts(suite_frame, rounds, options), options))
+    return answers
+
+
 def render_report(runs: Sequence[RunData]) -> str:
     frame = records_frame(r for run in runs for r in run.records)
     colours = figures.palette(frame["normalizer"].dropna())
     rounds = {key: value for run in runs for key, value in run.rounds.items()}
-    suites, answers = [], []
+    answers = suite_findings(runs, frame)
+    suites = []
     for name in _suite_order(runs, frame):
         suite_frame = frame[frame["suite"] == name]
         if is_layer_suite(suite_frame):
             header, rows = layer_summary(suite_frame)
             verdict_header, verdict_rows = [], []
             slowdown_header, slowdown_rows_ = slowdown_rows(suite_frame)
-            answers.append(findings.layer_findings(name, suite_frame))
         else:
             header, rows = tables.suite_summary(suite_frame)
             options = _verdict_options(runs, name)
             verdict_header, verdict_rows = verdicts.suite_verdicts(suite_frame, rounds, options)
-            answers.append(findings.model_findings(
-                name, suite_frame, verdicts.setting_verdicts(suite_frame, rounds, options), options))
             slowdown_header, slowdown_rows_ = [], []
         suites.append({
             "verdict_header": verdict_header, "verdict_rows": verdict_rows,
             "slowdown_header": slowdown_header, "slowdown_rows": slowdown_rows_,
             "name": name,
-            "description": _description(runs, name),
+            "description": description(runs, name),
             "counts": tables.status_counts(suite_frame) if len(suite_frame) else {},
             "figures": [f for f in (_figure(fn, suite_frame, colours) for fn in figures.FIGURES) if f],
             "summary_header": header, "summary_rows": rows,
@@ -83,7 +98,7 @@ def render_report(runs: Sequence[RunData]) -> str:
 
 def _comparison(runs: Sequence[RunData]) -> dict | None:
     """The two runs' shared cases, biggest training-throughput drop first."""
-    from report.compare import compare
+    from bench.analysis.compare import compare
 
     table = compare(runs[0].records, runs[1].records, runs[0].rounds, runs[1].rounds)
     if table.empty:
@@ -123,7 +138,7 @@ def _info_view(info) -> dict:
 
 
 def _execution_text(execution: dict) -> str:
-    """One line per start or resume of the run: which backend, how many workers and threads, where."""
+    """One line per start or resume of the run: which executor, how many workers and threads, where."""
     text = (f"{execution.get('executor', '?')}, {execution.get('workers', '?')} worker(s), "
             f"{execution.get('threads', '?')} thread(s) each, started {execution.get('started_at', '?')}")
     if isinstance(execution.get("backends"), list):
@@ -173,10 +188,10 @@ def _verdict_options(runs: Sequence[RunData], name: str) -> dict:
     if not isinstance(options, dict) and isinstance(suite.get("document"), dict):
         options = suite["document"].get("verdicts")
     try:
-        return parse_options(catalog.VERDICTS, options, "verdicts")
-    except NormbenchError:  # a hand-edited run.json: defaults rather than no report
+        return parse_options(VERDICT_OPTIONS, options, "verdicts")
+    except (NormbenchError, ValueError):  # a hand-edited run.json: defaults rather than no report
         return {}
 
 
-def _description(runs: Sequence[RunData], name: str) -> str:
+def description(runs: Sequence[RunData], name: str) -> str:
     return str(_suite_entry(runs, name).get("description") or "")

@@ -6,47 +6,35 @@ import math
 
 import pandas as pd
 
-from report.frame import grid_axes, measured
-
-RECORD_COLUMNS = [
-    ("case_id", "case"), ("status", "status"), ("test_accuracy", "acc (inference)"),
-    ("test_accuracy_training_mode", "acc (training mode)"), ("nan_rate", "NaN rate"),
-    ("train_samples_per_sec", "train samples/s"), ("infer_samples_per_sec", "infer samples/s"),
-    ("case_seconds", "case s"), ("error", "error / reason"),
-]
-
-
-# Columns a suite's summary shows only when its records hold them (fine-tuning, divergence).
-OPTIONAL_ACCURACIES = [
-    ("source_accuracy_before", "acc original, before"), ("target_accuracy_before", "acc shifted, before"),
-    ("source_accuracy_after", "acc original, after"), ("test_accuracy_precise_bn", "acc PreciseBN"),
-]
-
-ACCURACY_LABELS = dict([*RECORD_COLUMNS[2:4], *OPTIONAL_ACCURACIES])
-
+from bench.analysis.frame import grid_axes, measured
+from bench.analysis.compare import compared_fields
+from bench.results.fields import FIELDS, shown_in
 
 def suite_summary(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """One row per setting (device, normalizer, grid axes), aggregated over seeds."""
+    """One row per setting (device, normalizer, grid axes), aggregated over seeds; a column per
+    record field shown in the summary (``bench.results.fields``) that these records hold."""
     axes = grid_axes(frame)
     keys = ["device", "normalizer", *axes]
     data = measured(frame)
-    optional = [(c, title) for c, title in OPTIONAL_ACCURACIES if data[c].notna().any()]
-    with_first_nan = data["first_nan_step"].notna().any()
-    header = [*keys, "seeds", "acc (inference)", "acc (training mode)", *(t for _, t in optional),
-              "NaN rate", *(["first NaN step"] if with_first_nan else []), "train samples/s",
-              "infer samples/s"]
+    columns = [name for name in shown_in("summary") if name in data.columns and data[name].notna().any()]
+    header = [*keys, "seeds", *(FIELDS[name].title for name in columns)]
     rows = []
     if data.empty:
         return header, rows
     for key, group in data.groupby(keys, dropna=False, sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        first_nan = [fmt(group["first_nan_step"].median(), 0)] if with_first_nan else []
-        rows.append([*(fmt(k) for k in key), str(len(group)),
-                     mean_sd(group["test_accuracy"]), mean_sd(group["test_accuracy_training_mode"]),
-                     *(mean_sd(group[c]) for c, _ in optional),
-                     fmt(group["nan_rate"].mean()), *first_nan, fmt(group["train_samples_per_sec"].median(), 0),
-                     fmt(group["infer_samples_per_sec"].median(), 0)])
+        rows.append([*(fmt(k) for k in key), str(len(group)), *(_aggregate(name, group[name]) for name in columns)])
     return header, rows
+
+
+def _aggregate(name: str, values: pd.Series) -> str:
+    """Over a setting's seeds: accuracies as mean ± sd, rates and counts as the median, the rest as the mean."""
+    field = FIELDS[name]
+    if field.is_accuracy:
+        return mean_sd(values)
+    if field.is_rate or field.type == "integer":
+        return fmt(values.median(), 0)
+    return fmt(values.mean())
 
 
 def status_counts(frame: pd.DataFrame) -> dict[str, int]:
@@ -54,8 +42,10 @@ def status_counts(frame: pd.DataFrame) -> dict[str, int]:
 
 
 def record_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    header = [title for _, title in RECORD_COLUMNS]
-    rows = [[fmt(row[column]) for column, _ in RECORD_COLUMNS] for _, row in frame.iterrows()]
+    """Every case, one column per record field shown in the case table."""
+    columns = shown_in("cases")
+    header = [FIELDS[name].title for name in columns]
+    rows = [[fmt(row[column]) for column in columns] for _, row in frame.iterrows()]
     return header, rows
 
 
@@ -69,15 +59,26 @@ def mean_sd(values: pd.Series) -> str:
 
 
 def comparison_rows(table: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """Per-case changes between two runs (from report.compare.compare), largest training-throughput
-    drop first; throughput relative to each case's machine-speed reference where recorded."""
-    header = ["case", "acc before", "acc after", "acc change", "train samples/s change", "p (rounds)",
-              "infer samples/s change", "p (rounds) "]
-    table = table.sort_values("train_samples_per_sec_machine_change", na_position="last")
-    rows = [[row["case_id"], fmt(row["test_accuracy_before"]), fmt(row["test_accuracy_after"]),
-             fmt(row["test_accuracy_change"]), percent(row["train_samples_per_sec_machine_change"]),
-             fmt(row["train_samples_per_sec_p"], 2), percent(row["infer_samples_per_sec_machine_change"]),
-             fmt(row["infer_samples_per_sec_p"], 2)] for _, row in table.iterrows()]
+    """Per-case changes between two runs (from bench.analysis.compare.compare), one group of columns
+    per compared record field that either run holds; largest training-throughput drop first;
+    throughput relative to each case's machine-speed reference where recorded."""
+    columns = [c for c in compared_fields() if table[[f"{c}_before", f"{c}_after"]].notna().any().any()]
+    header = ["case"]
+    for column in columns:
+        title = FIELDS[column].title
+        header += ([f"{title} change", f"p (rounds, {title})"] if FIELDS[column].is_rate
+                   else [f"{title} before", f"{title} after", f"{title} change"])
+    if "train_samples_per_sec_machine_change" in table.columns:
+        table = table.sort_values("train_samples_per_sec_machine_change", na_position="last")
+    rows = []
+    for _, row in table.iterrows():
+        cells = [row["case_id"]]
+        for column in columns:
+            if FIELDS[column].is_rate:
+                cells += [percent(row[f"{column}_machine_change"]), fmt(row[f"{column}_p"], 2)]
+            else:
+                cells += [fmt(row[f"{column}_before"]), fmt(row[f"{column}_after"]), fmt(row[f"{column}_change"])]
+        rows.append(cells)
     return header, rows
 
 

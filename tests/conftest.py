@@ -29,3 +29,11 @@ grid:
 seeds: [0, 1]
 devices: [cpu]
 """
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that trains a model (marker ``tensorflow``) is also ``slow``: the fast lane
+    (``tox -e fast``, ``pytest -m "not slow"``) leaves them out."""
+    for item in items:
+        if item.get_closest_marker("tensorflow"):
+            item.add_marker(pytest.mark.slow)

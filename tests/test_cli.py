@@ -68,7 +68,7 @@ def test_no_default_suites_directory(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_import_does_not_load_tensorflow_or_ray():
-    code = ("import sys, bench.cli, bench.suite, bench.store, bench.execute.runner; "
+    code = ("import sys, bench.cli, bench.suite, bench.results.store, bench.execute.runner; "
             "print('tensorflow' in sys.modules, 'ray' in sys.modules)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.stdout.strip() == "False False"

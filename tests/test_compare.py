@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from bench.errors import NormbenchError
-from report.compare import (Rule, compare, environment_warnings, execution_warnings, pairs, parse_rule,
+from bench.core.errors import NormbenchError
+from bench.analysis.compare import (Rule, compare, environment_warnings, execution_warnings, pairs, parse_rule,
                             regressions, unmatched)
 
 

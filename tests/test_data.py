@@ -81,7 +81,7 @@ def test_mnist1d_is_generated_locally_as_one_channel_sequences():
 
 
 def test_every_catalog_dataset_has_a_module_and_every_module_an_entry():
-    from bench import catalog
+    from bench.suite import catalog
     from bench.data import MODULES, _module
 
     assert sorted(MODULES) == sorted(catalog.DATASETS)

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bench.cli import main
-from bench.faults import VARIABLE
+from bench.core.faults import VARIABLE
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.tensorflow
@@ -107,7 +107,7 @@ def test_two_runs_started_at_once_get_separate_directories(tmp_path):
 
 
 def test_double_steps_is_planted_only_in_the_chosen_cases(monkeypatch):
-    from bench import faults
+    from bench.core import faults
 
     monkeypatch.setenv(faults.VARIABLE, "batch_size=32=double_steps;other=raise")
     assert faults.step_repeats("s/batch/batch_size=32/seed=0/cpu") == 2

@@ -11,7 +11,7 @@ from bench.cli import main
 
 @pytest.mark.tensorflow
 def test_fidelity_prints_trials_and_ends_with_the_ratio():
-    from bench.fidelity import run_fidelity
+    from bench.measure.fidelity import run_fidelity
 
     out = io.StringIO()
     ratio = run_fidelity(trials=2, stream=out)
@@ -24,14 +24,14 @@ def test_fidelity_prints_trials_and_ends_with_the_ratio():
 
 
 def test_the_order_alternates_abba():
-    from bench.fidelity import order
+    from bench.measure.fidelity import order
 
     assert [order(t)[0] for t in range(4)] == ["normbench", "bare loop", "normbench", "bare loop"]
     assert all(sorted(order(t)) == ["bare loop", "normbench"] for t in range(4))
 
 
 def test_the_verdict_reports_the_spread_and_says_why_ratios_fall_outside():
-    from bench.fidelity import verdict
+    from bench.measure.fidelity import verdict
 
     assert verdict([1.01, 0.99, 1.02], [0.02, 0.03]) == (
         "ratios 1.010, 0.990, 1.020: median 1.010, spread 0.990-1.020; median CV of the timings 2.5%; "

@@ -2,8 +2,8 @@
 settings that could not act, and the batch-size/steps confound."""
 
 from report.findings import layer_findings, model_findings
-from report.frame import records_frame
-from report.verdicts import setting_verdicts
+from bench.analysis.frame import records_frame
+from bench.analysis.verdicts import setting_verdicts
 
 
 def record(normalizer, batch, seed, acc, *, nan_rate=0.0, steps=100, warnings=()):
@@ -56,8 +56,8 @@ def test_one_candidate_suites_say_what_to_compare():
 
 def test_layer_findings_give_the_range_against_batchnorm():
     def layer(normalizer, kind, shape, median):
-        return {"case_id": f"l/{normalizer}/{shape}", "suite": "l", "suite_kind": "layer", "status": "ok",
-                "device": "cpu", "normalizer": normalizer, "kind": kind, "shape": shape, "batch_size": 16,
+        return {"case_id": f"l/{normalizer}/{shape}", "suite": "l", "workload": "layer", "status": "ok",
+                "device": "cpu", "normalizer": normalizer, "normalizer_kind": kind, "shape": shape, "batch_size": 16,
                 "precision": "float32", "pass": "forward", "mode": "training", "jit_compile": False,
                 "layer_step_seconds": {"median": median}, "axes": {"shape": shape}}
     frame = records_frame([layer("batch", "batch", "a", 0.001), layer("group", "group", "a", 0.002),
@@ -99,7 +99,7 @@ def test_each_candidate_is_judged_against_the_baseline():
 def test_a_baseline_must_be_a_candidate(write_suite):
     import pytest
 
-    from bench.errors import SuiteError
+    from bench.core.errors import SuiteError
     from bench.suite import load_suite
 
     with pytest.raises(SuiteError, match=r"verdicts.baseline: must be one of the candidates \(batch, layer\)"):
@@ -118,7 +118,7 @@ def test_a_second_accuracy_of_the_same_cases_is_the_headline_when_the_suite_says
                "headline": "versus_field"}
     frame = records_frame(records)
     verdicts = setting_verdicts(frame, options=options)
-    field = [v for v in verdicts if v.metric == "accuracy vs field"]
+    field = [v for v in verdicts if v.kind == "versus_field"]
     assert [(v.setting["momentum"], v.decision.outcome) for v in field] == [(0.9, "tie"), (0.99, "winner")]
     f = model_findings("p", frame, verdicts, options)
     assert f.sentences[0] == ("Headline (two accuracies of the same models, per candidate and setting): "
@@ -148,7 +148,7 @@ def test_open_headline_comparisons_follow_the_decided_ones_in_the_table():
 def test_a_headline_needs_what_it_compares(write_suite):
     import pytest
 
-    from bench.errors import SuiteError
+    from bench.core.errors import SuiteError
     from bench.suite import load_suite
 
     with pytest.raises(SuiteError, match=r"verdicts.headline: is baseline, but verdicts.baseline is not set"):

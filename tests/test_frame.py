@@ -1,6 +1,6 @@
 """The report's frame: every grid axis a column, so no table pools settings that differ."""
 
-from report.frame import grid_axes, records_frame
+from bench.analysis.frame import grid_axes, records_frame
 from report.tables import suite_summary
 
 
@@ -44,7 +44,7 @@ def test_list_valued_axes_become_text_keys():
 
 def test_backends_set_per_run_are_a_setting_of_their_own():
     """Two runs of one suite, each with ``backend`` in ``training`` (no axis): never pooled."""
-    from report.frame import grid_axes, records_frame
+    from bench.analysis.frame import grid_axes, records_frame
 
     base = {"suite": "s", "status": "ok", "device": "cpu", "normalizer": "batch", "axes": {"batch_size": 8}}
     frame = records_frame([{**base, "backend": "jax"}, {**base, "backend": "torch"}])

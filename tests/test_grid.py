@@ -17,9 +17,9 @@ def test_axes_that_do_not_apply_do_not_multiply_cases(write_suite):
 def test_axis_values_reach_the_right_settings(write_suite):
     cases = expand(load_suite(write_suite(MINIMAL)))
     case = next(c for c in cases if c.case_id == "demo/batch/batch_size=8,momentum=0.99/seed=1/cpu")
-    assert case.training["batch_size"] == 8
+    assert case.settings["batch_size"] == 8
     assert case.normalizer_options["momentum"] == 0.99
-    assert "momentum" not in case.training
+    assert "momentum" not in case.settings
 
 
 def test_case_ids_are_unique_and_quick_is_smaller(write_suite):
@@ -64,3 +64,23 @@ devices: [cpu]
     assert by_model[("cnn", 1.0)].model_options == {"widths": [16, 32], "placement": "after"}
     assert by_model[("mlp", 2.0)].model_options == {"widths": [64, 64], "placement": "after"}
     assert by_model[("mlp", 2.0)].case_id == "families/batch/model=mlp,input_scale=2/seed=0/cpu"
+
+
+def test_a_layer_case_keeps_its_hash_and_old_case_dicts_still_load(write_suite):
+    """The renames (normalizer_kind, settings, workload; ``workload:`` for ``kind:``) leave the config
+    hash of an existing case as normbench computed it before them (b61d34f), so earlier runs still
+    pair in ``normbench compare``; a case dict stored by an older run (run.json's extra_cases) loads."""
+    import warnings
+
+    from bench.suite.grid import Case
+
+    document = "name: l\n{key}: layer\nnormalizers: {{layer: {{}}}}\ndevices: [cpu]\n"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (old,) = expand(load_suite(write_suite(document.format(key="kind"))))
+    assert [str(w.message) for w in caught if "'kind' is now called 'workload'" in str(w.message)]
+    (new,) = expand(load_suite(write_suite(document.format(key="workload"))))
+    assert old.config_hash == new.config_hash == "1cfbbac4a5e51c43"
+    stored = {{"normalizer_kind": "kind", "settings": "training", "workload": "suite_kind"}.get(k, k): v
+              for k, v in new.to_dict().items()}
+    assert Case.from_dict(stored) == new

@@ -1,6 +1,6 @@
 """The report's implementation section, merging runs from two environments (literal records)."""
 
-from report.frame import records_frame
+from bench.analysis.frame import records_frame
 from report.implementations import implementation_rows
 
 

@@ -7,7 +7,7 @@ import importlib.util
 
 import pytest
 
-from bench.errors import ImplementationUnavailable
+from bench.core.errors import ImplementationUnavailable
 
 pytestmark = pytest.mark.tensorflow
 TOLERANCE = 1e-5  # float32; observed: 1.4e-6 absolute on outputs, 4e-7 relative on gradients
@@ -17,7 +17,7 @@ def tfa_importable() -> bool:
     if importlib.util.find_spec("tensorflow_addons") is None:
         return False
     try:
-        from bench.measure.addons import tfa_group_normalization
+        from bench.normalizers.keras_layers.addons import tfa_group_normalization
 
         tfa_group_normalization(groups=2)
         return True

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench.metrics import kernel_check_failures
+from bench.analysis.kernel_flags import kernel_check_failures
 
 pytestmark = pytest.mark.tensorflow
 
@@ -27,7 +27,7 @@ def test_per_example_normalizers_do_not_depend_on_the_batch(kind):
     result = run_checks(kind, options)
     assert result["batch_dependence_training"] < 1e-6 and result["batch_dependence_inference"] < 1e-6
     assert result["xla_max_rel_diff"] < 1e-4
-    assert kernel_check_failures({"kind": kind, "precision": "float32", **result}) == []
+    assert kernel_check_failures({"normalizer_kind": kind, "precision": "float32", **result}) == []
 
 
 def test_batch_norm_depends_on_the_batch_in_training_mode_only():
@@ -36,7 +36,7 @@ def test_batch_norm_depends_on_the_batch_in_training_mode_only():
     result = run_checks("batch", {"momentum": 0.9})
     assert result["batch_dependence_training"] > 1e-2
     assert result["batch_dependence_inference"] < 1e-6
-    assert kernel_check_failures({"kind": "batch", "precision": "float32", **result}) == []
+    assert kernel_check_failures({"normalizer_kind": "batch", "precision": "float32", **result}) == []
 
 
 def test_a_layer_leaking_across_the_batch_is_flagged():
@@ -44,12 +44,12 @@ def test_a_layer_leaking_across_the_batch_is_flagged():
 
     result = run_checks("layer", {}, layer_factory=leaky_layer)
     assert result["batch_dependence_inference"] > 1e-2
-    failures = kernel_check_failures({"kind": "layer", "precision": "float32", **result})
+    failures = kernel_check_failures({"normalizer_kind": "layer", "precision": "float32", **result})
     assert [f.split(" ")[0] for f in failures] == ["batch_dependence_training", "batch_dependence_inference"]
 
 
 def test_an_xla_disagreement_or_nan_is_flagged():
-    record = {"kind": "batch", "precision": "float32", "batch_dependence_training": 0.3,
+    record = {"normalizer_kind": "batch", "precision": "float32", "batch_dependence_training": 0.3,
               "batch_dependence_inference": 0.0, "xla_max_rel_diff": 3e-3}
     assert kernel_check_failures(record) == ["xla_max_rel_diff 0.003 (XLA and plain kernels disagree)"]
     assert kernel_check_failures({**record, "xla_max_rel_diff": float("nan")})

@@ -1,12 +1,12 @@
 """Layer-suite tables: slowdown relative to BatchNorm, with and without XLA, from literal timings."""
 
-from report.frame import records_frame
+from bench.analysis.frame import records_frame
 from report.layer_tables import is_layer_suite, layer_summary, slowdown_rows
 
 
 def record(normalizer, kind, jit, median):
-    return {"suite": "lt", "suite_kind": "layer", "status": "ok", "device": "cpu", "normalizer": normalizer,
-            "kind": kind, "shape": "cifar_64", "batch_size": 64, "precision": "float32", "pass": "forward",
+    return {"suite": "lt", "workload": "layer", "status": "ok", "device": "cpu", "normalizer": normalizer,
+            "normalizer_kind": kind, "shape": "cifar_64", "batch_size": 64, "precision": "float32", "pass": "forward",
             "mode": "training", "jit_compile": jit, "layer_step_seconds": {"median": median},
             "layer_samples_per_sec": 64 / median, "achieved_gb_per_s": 1.0, "bandwidth_gb_per_s": 40.0,
             "bandwidth_fraction": 0.025, "ceiling_kind": "cache-resident", "framework_gb_per_s": 5.0,

@@ -1,7 +1,7 @@
 import pytest
 
-from bench.errors import FieldError
-from bench.params import Param, at_least, in_unit_interval, parse_options, positive
+from bench.core.errors import FieldError
+from bench.core.params import Param, at_least, in_unit_interval, parse_options, positive
 
 
 def test_float_accepts_ints_and_numeric_strings():

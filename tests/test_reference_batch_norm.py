@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bench import catalog
+from bench.suite import catalog
 
 
 pytestmark = pytest.mark.tensorflow

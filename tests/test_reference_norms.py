@@ -44,7 +44,7 @@ def test_outputs_and_gradients_match_keras_in_both_modes(kind, shape):
 
 
 def test_rms_is_the_papers_formula_on_literal_numbers():
-    from bench.measure.reference_norms import ReferenceRMSNormalization
+    from bench.normalizers.keras_layers.reference_norms import ReferenceRMSNormalization
 
     layer = ReferenceRMSNormalization(epsilon=0.0)
     y = layer(np.array([[3.0, 4.0]], "float32"))  # rms = sqrt((9 + 16) / 2) = 3.5355
@@ -70,10 +70,12 @@ def test_the_reference_implementations_are_compared_in_cases():
 def test_a_stack_without_rms_normalization_gets_a_reason_not_a_crash(monkeypatch):
     import keras
 
-    from bench.errors import ImplementationUnavailable
+    from bench.core.errors import ImplementationUnavailable
     from bench.measure.layers import build_normalizer
 
     monkeypatch.delattr(keras.layers, "RMSNormalization")
     with pytest.raises(ImplementationUnavailable, match="RMSNormalization needs Keras 3.9 or later"):
         build_normalizer("rms", {})
-    assert build_normalizer("rms", {"implementation": "reference"}) is not None
+    from bench.normalizers.keras_layers.reference_norms import ReferenceRMSNormalization
+
+    assert isinstance(build_normalizer("rms", {"implementation": "reference"}), ReferenceRMSNormalization)

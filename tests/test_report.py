@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
-from bench.store import RunStore
+from bench.results.store import RunStore
 from report import write_report
-from report.frame import records_frame
+from bench.analysis.frame import records_frame
 from report.render import RunData, render_report
 from tests.conftest import FIXTURES, ROOT
 

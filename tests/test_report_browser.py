@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from bench.store import RunStore
+from bench.results.store import RunStore
 from report import write_report
 from tests.conftest import FIXTURES
 

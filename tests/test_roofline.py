@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from bench import roofline
+from bench.measure import roofline
 
 
 def test_minimum_bytes_forward_and_backward():

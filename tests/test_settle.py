@@ -1,6 +1,6 @@
 """--settle plans more seeds only where an accuracy verdict is open, and only for that setting."""
 
-from bench.settle import settle_cases
+from bench.execute.settle import settle_cases
 from bench.suite.loader import suite_from_document
 
 SUITE = {"name": "s", "normalizers": {"batch": {}, "layer": {}}, "grid": {"batch_size": [8, 32]},

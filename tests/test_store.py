@@ -3,9 +3,9 @@ import os
 
 import pytest
 
-from bench.errors import NormbenchError
-from bench.records import FIELDS
-from bench.store import ResultsUnwritable, RunStore, clean, load_records
+from bench.core.errors import NormbenchError
+from bench.results.records import FIELDS
+from bench.results.store import ResultsUnwritable, RunStore, clean, load_records
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_finish_writes_the_state_in_place_when_no_temporary_file_fits(store, mon
     def no_room(path, text):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("bench.store.atomic_write", no_room)
+    monkeypatch.setattr("bench.results.store.atomic_write", no_room)
     assert store.finish("interrupted") is True
     assert store.read_info()["state"] == "interrupted" and store.read_info()["finished_at"]
 

@@ -7,12 +7,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.errors import SuiteError
+from bench.core.errors import SuiteError
 from bench.suite import expand, load_suite
 from bench.suite.loader import suite_from_document
 
 KNOWN_KEYS = ["name", "description", "dataset", "model", "training", "normalizers", "grid", "seeds",
-              "devices", "timing", "verdicts", "candidates", "quick", "kind", "groups", "momentum", "epsilon", "batch_size",
+              "devices", "timing", "verdicts", "candidates", "quick", "kind", "workload", "groups", "momentum", "epsilon", "batch_size",
               "epochs", "learning_rate", "widths", "placement", "batch", "group", "layer", "none",
               "digits", "synthetic", "cnn", "mlp", "optimizer", "samples", "max_time"]
 keys = st.sampled_from(KNOWN_KEYS) | st.text(max_size=6)

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import SuiteError
+from bench.core.errors import SuiteError
 from bench.suite import load_suite, load_suites
 from tests.conftest import MINIMAL, ROOT
 
@@ -13,7 +13,7 @@ def test_minimal_suite_gets_defaults(write_suite):
     suite = load_suite(write_suite(MINIMAL))
     assert suite.name == "demo"
     assert suite.dataset.name == "digits" and suite.model.name == "cnn"
-    assert suite.training["optimizer"] == "sgd"
+    assert suite.settings["optimizer"] == "sgd"
     assert [n.label for n in suite.normalizers] == ["batch", "group", "layer"]
     assert suite.normalizers[1].options["groups"] == 4
     assert suite.grid == {"batch_size": [8, 32], "momentum": [0.9, 0.99]}
@@ -24,7 +24,8 @@ def test_minimal_suite_gets_defaults(write_suite):
 def test_shipped_suites_are_valid(path):
     suite = load_suite(path)
     assert suite.description, "a shipped suite says what it reveals"
-    assert suite.quick is not None
+    assert suite.quick.seeds == suite.seeds[:1]  # --quick: one seed and short timing, whatever the suite says
+    assert suite.quick.timing["min_rounds"] == 2 and suite.quick.timing["max_time"] == 0.02
 
 
 def test_shipped_suites_include_the_three_classics():
@@ -105,7 +106,7 @@ def test_quick_overrides_merge_per_key(write_suite):
     suite = load_suite(write_suite(MINIMAL + "quick:\n  grid: {batch_size: [8]}\n  training: {epochs: 1}\n"))
     assert suite.quick.grid == {"batch_size": [8], "momentum": [0.9, 0.99]}
     assert suite.quick.seeds == (0,)
-    assert suite.quick.training["epochs"] == 1
+    assert suite.quick.settings["epochs"] == 1
     assert suite.quick.timing["max_time"] < suite.timing["max_time"]
 
 

@@ -76,7 +76,7 @@ def test_factories_resolve_from_the_suite_folder_and_user_axes_reach_their_owner
     cases = expand(suite)
     assert len(cases) == 4  # blocks is the model factory's option: every normalizer gets both
     mine = next(c for c in cases if c.normalizer == "mine")
-    assert mine.kind == "factory" and mine.normalizer_options["factory"] == f"{module}:ScaledLayerNorm"
+    assert mine.normalizer_kind == "factory" and mine.normalizer_options["factory"] == f"{module}:ScaledLayerNorm"
     assert mine.model == "factory" and mine.model_options["width"] == 8 and mine.model_options["blocks"] in (1, 2)
     assert mine.model_options["factory_path"] == str(path.parent)
     path = write_suite(suite_text(module, model="cnn", grid="grid:\n  gain: [0.5, 1.0]\n"), "norm.yaml")

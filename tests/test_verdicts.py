@@ -1,7 +1,7 @@
 """Verdict rows: winner, lead with interval, decided or open, from records and timing rounds."""
 
-from report.frame import records_frame
-from report.verdicts import setting_verdicts, suite_verdicts
+from bench.analysis.frame import records_frame
+from bench.analysis.verdicts import setting_verdicts, suite_verdicts
 
 
 def record(normalizer, batch, seed, acc, speed, momentum=None, **extra):
@@ -31,11 +31,11 @@ def test_throughput_verdicts_use_every_timed_round():
     fast = [0.0080, 0.0081, 0.0079, 0.0080, 0.0082, 0.0078]
     slow = [t * 1.5 for t in fast]
     rounds = {(r["case_id"], "train"): fast if r["normalizer"] == "batch" else slow for r in records}
-    speed = [v for v in setting_verdicts(records_frame(records), rounds) if v.metric == "throughput"][0]
+    speed = [v for v in setting_verdicts(records_frame(records), rounds) if v.kind == "throughput"][0]
     assert speed.best == "batch" and speed.decision.outcome == "winner"
     assert speed.effect_text().startswith("1.50x [")
     # without rounds the records' medians (equal here) decide: a tie
-    tie = [v for v in setting_verdicts(records_frame(records)) if v.metric == "throughput"][0]
+    tie = [v for v in setting_verdicts(records_frame(records)) if v.kind == "throughput"][0]
     assert tie.decision.outcome == "tie" and tie.verdict_text() == "equivalent (within ±5%)"
 
 
@@ -46,11 +46,11 @@ def test_the_suite_margin_and_candidates_are_used():
         if r["axes"]["offset"] == 1.0:
             r["test_accuracy"] -= 0.002
     verdicts = setting_verdicts(records_frame(records), options={"candidates": "offset", "accuracy": 0.01})
-    accuracy = [v for v in verdicts if v.metric == "accuracy"]
+    accuracy = [v for v in verdicts if v.kind == "accuracy"]
     assert len(accuracy) == 1 and accuracy[0].best == "offset=0.25" and accuracy[0].runner_up == "offset=1"
     assert accuracy[0].decision.outcome == "tie"
     strict = setting_verdicts(records_frame(records), options={"candidates": "offset", "accuracy": 0.001})
-    assert [v.verdict_text() for v in strict if v.metric == "accuracy"] == ["clear"]
+    assert [v.verdict_text() for v in strict if v.kind == "accuracy"] == ["clear"]
 
 
 def test_the_suite_chooses_which_accuracy_is_compared():
@@ -59,10 +59,10 @@ def test_the_suite_chooses_which_accuracy_is_compared():
         r["case_id"] += f"/{r['axes']['samples']}"
         r["test_accuracy_precise_bn"] = (0.90 if r["axes"]["samples"] == 1024 else 0.80) + 0.001 * r["seed"]
     options = {"candidates": "samples", "accuracy_field": "test_accuracy_precise_bn"}
-    (accuracy,) = [v for v in setting_verdicts(records_frame(records), options=options) if v.metric == "accuracy"]
+    (accuracy,) = [v for v in setting_verdicts(records_frame(records), options=options) if v.kind == "accuracy"]
     assert accuracy.best == "samples=1024" and accuracy.verdict_text() == "clear"
     (plain,) = [v for v in setting_verdicts(records_frame(records), options={"candidates": "samples"})
-                if v.metric == "accuracy"]
+                if v.kind == "accuracy"]
     assert plain.decision.outcome == "tie"  # the moving-average accuracy does not depend on it
 
 
@@ -78,5 +78,5 @@ def test_seed_to_seed_noise_widens_a_rounds_interval_that_is_too_narrow():
         records += [record("batch", 8, s, 0.9, fast), record("layer", 8, s, 0.9, slow)]
     rounds = {(r["case_id"], "train"): [8 / r["train_samples_per_sec"] * f for f in (0.99, 1.0, 1.01, 1.0)]
               for r in records}
-    speed = [v for v in setting_verdicts(records_frame(records), rounds) if v.metric == "throughput"][0]
+    speed = [v for v in setting_verdicts(records_frame(records), rounds) if v.kind == "throughput"][0]
     assert speed.decision.outcome == "open" and speed.decision.samples == "seeds"

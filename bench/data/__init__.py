@@ -1,7 +1,7 @@
 """Datasets: scikit-learn's bundled digits, seeded synthetic images, MNIST-1D (no download), a
 user's own ``.npz`` file and Keras's dataset cache.
 
-Each dataset is one module registered in ``MODULES`` (and its options in ``bench.catalog.DATASETS``).
+Each dataset is one module registered in ``MODULES`` (and its options in ``bench.suite.catalog.DATASETS``).
 A module provides ``load(**options) -> Dataset``, ``train_size(options)`` and
 ``example_shape(options)`` (both without building the data, so a suite is checked before anything
 runs), and may provide ``check(options, folder) -> options``: files resolved against the suite's

@@ -13,9 +13,10 @@ import os
 import socket
 from typing import Any, Callable
 
-from bench import faults, records
+from bench.core import faults
+from bench.results import records
 from bench.data import load_dataset
-from bench.errors import ImplementationUnavailable
+from bench.core.errors import ImplementationUnavailable
 from bench.suite import Case
 
 
@@ -70,7 +71,7 @@ class CaseRun:
         case = self.case
         if not self._guard(lambda: faults.inject(case.case_id)):
             return self._finish()
-        if case.suite_kind == "layer":
+        if case.workload == "layer":
             from bench.measure.layer_case import measure_layer_case  # TensorFlow is loaded already
 
             self._time = lambda benchmarks: measure_layer_case(case, self.record, benchmarks)

@@ -13,7 +13,7 @@ import secrets
 import signal
 from dataclasses import dataclass
 
-from bench.errors import NormbenchError
+from bench.core.errors import NormbenchError
 
 OBJECT_STORE_BYTES = 256 << 20  # records and timing rounds are small; Ray's default is 30% of RAM
 

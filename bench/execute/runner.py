@@ -1,11 +1,11 @@
-"""The driver: order a run's cases, hand them to a backend, store each finished case at once.
+"""The driver: order a run's cases, hand them to an executor, store each finished case at once.
 
-The backend is the serial worker (``--workers 1``, :mod:`bench.execute.serial`) or a Ray cluster
-(:mod:`bench.execute.ray_backend`). Either way only this process writes the run directory: every
+The executor is the serial worker (``--workers 1``, :mod:`bench.execute.serial`) or a Ray cluster
+(:mod:`bench.execute.ray_executor`). Either way only this process writes the run directory: every
 finished case is on disk before the next is stored, a case that raises, crashes its worker or
 times out becomes a ``failed`` record, and the run goes on. Ctrl-C, SIGTERM and a results disk that
 refuses writes stop the run cleanly (state ``interrupted``, workers stopped); ``normbench run
---resume RUN`` then runs only the cases not yet recorded, on any backend.
+--resume RUN`` then runs only the cases not yet recorded, on any executor.
 """
 
 from __future__ import annotations
@@ -15,34 +15,17 @@ import secrets
 import sys
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
-from bench import catalog, provenance, records
+from bench.suite import catalog
+from bench.core import provenance
+from bench.results import records
 from bench.measure import backends
-from bench.progress import Progress
-from bench.errors import NormbenchError, WorkerStartFailed
-from bench.store import RunStore
+from bench.execute.contract import Execution
+from bench.execute.progress import Progress
+from bench.core.errors import NormbenchError, WorkerStartFailed
+from bench.results.store import RunStore
 from bench.suite import Case, Suite, expand
-
-# Called by a backend as each case finishes: (record, pytest-benchmark entries, node label).
-Finished = Callable[[dict, list, str], None]
-
-
-@dataclass(frozen=True)
-class Execution:
-    """Where cases run: ``workers`` 1 is the serial worker, more (or 0: one per core) an
-    embedded Ray cluster; ``address`` joins an existing Ray cluster. ``threads`` pins each
-    worker's TensorFlow thread pools (None: the CPUs its slot holds; serially, TensorFlow's default)."""
-
-    workers: int = 1
-    address: str | None = None
-    threads: int | None = None
-    verbose: bool = False  # False: serial workers' framework output goes to the run's worker.log
-
-    @property
-    def uses_ray(self) -> bool:
-        return self.address is not None or self.workers != 1
-
 
 @dataclass
 class RunResult:
@@ -119,13 +102,13 @@ def _extra_cases(info: dict) -> list[Case]:
 
 
 class _Driver:
-    """The state of one ``run_cases`` call: its backend, progress and counts."""
+    """The state of one ``run_cases`` call: its executor, progress and counts."""
 
     def __init__(self, store: RunStore, stream):
         self.store = store
         self.stream = stream
         self.counts: Counter = Counter()
-        self.backend = None
+        self.executor = None
         self.progress: Progress | None = None
         self.commit_info = {**store.read_info()["commit"], "project": "normbench"}
 
@@ -150,21 +133,21 @@ class _Driver:
         log_path = None if execution.verbose else str(self.store.path / "worker.log")
         where = f" (framework output: {log_path})" if log_path else ""
         try:
-            self.backend = _backend(execution, self.store.run_id, self.stream, names, log_path)
+            self.executor = _executor(execution, self.store.run_id, self.stream, names, log_path)
         except WorkerStartFailed as exc:  # no backend's framework could load here
             self.skip(todo, f"{exc}{where}", "cases")
             return
         info = self.store.read_info()
-        for name, framework in self.backend.frameworks.items():
+        for name, framework in self.executor.frameworks.items():
             info.setdefault("framework", framework)
             info.setdefault("frameworks", {})[name] = framework
-        info.setdefault("executions", []).append({**self.backend.describe(), "backends": list(self.backend.frameworks)})
+        info.setdefault("executions", []).append({**self.executor.describe(), "backends": list(self.executor.frameworks)})
         self.store.write_info(info)
 
-        for name, reason in self.backend.unavailable.items():
+        for name, reason in self.executor.unavailable.items():
             self.skip([case for case in todo if backend_of(case) == name], f"{reason}{where}", f"{name} cases")
-        todo = [case for case in todo if backend_of(case) not in self.backend.unavailable]
-        for name, reason in self.backend.gpu_reasons.items():
+        todo = [case for case in todo if backend_of(case) not in self.executor.unavailable]
+        for name, reason in self.executor.gpu_reasons.items():
             # Record what cannot run first, in one line, so the progress bar's ETA covers real work.
             unrunnable = [case for case in todo if case.device == "gpu" and backend_of(case) == name]
             if reason:
@@ -172,11 +155,11 @@ class _Driver:
                 todo = [case for case in todo if case not in unrunnable]
 
         self.progress = Progress(len(todo), self.stream)
-        self.backend.execute(todo, self.case_finished)
+        self.executor.execute(todo, self.case_finished)
         self.progress.close()
         self.progress = None
-        self.backend.stop()
-        self.backend = None
+        self.executor.stop()
+        self.executor = None
 
     def skip(self, cases: list[Case], reason: str, what: str) -> None:
         for case in cases:
@@ -187,7 +170,7 @@ class _Driver:
     def case_finished(self, record: dict, benchmarks: list, node: str) -> None:
         self.save(record, benchmarks)
         self.progress.advance(record["case_id"], record["status"], record.get("case_seconds") or 0.0,
-                              node, self.backend.running_by_node())
+                              node, self.executor.running_by_node())
 
     def save(self, record: dict, benchmarks: list) -> None:
         record["finished_at"] = records.now()
@@ -200,9 +183,9 @@ class _Driver:
     def finish(self, state: str, error: str | None = None) -> RunResult:
         if self.progress is not None:
             self.progress.close()
-        if self.backend is not None:
-            self.backend.stop()
-            self.backend = None
+        if self.executor is not None:
+            self.executor.stop()
+            self.executor = None
         try:
             self.store.merge_benchmarks(_machine_info(), self.commit_info)
         except OSError as exc:
@@ -213,20 +196,20 @@ class _Driver:
         return RunResult(self.store, self.counts, interrupted=state != "complete", error=error)
 
 
-def _backend(execution: Execution, run_id: str, stream, keras_backends: list[str], log_path: str | None):
+def _executor(execution: Execution, run_id: str, stream, keras_backends: list[str], log_path: str | None):
     """Start the executor ``execution`` names, its workers on ``keras_backends``; Ray is imported
     only when it is asked for (its workers' output goes to Ray's own logs)."""
     if execution.uses_ray:
-        from bench.execute.ray_backend import RayBackend
+        from bench.execute.ray_executor import RayExecutor
 
-        return RayBackend(run_id, execution, stream, keras_backends)
-    from bench.execute.serial import SerialBackend
+        return RayExecutor(run_id, execution, stream, keras_backends)
+    from bench.execute.serial import SerialExecutor
 
-    return SerialBackend(run_id, execution.threads, keras_backends, log_path)
+    return SerialExecutor(run_id, execution.threads, keras_backends, log_path)
 
 
 def backend_of(case: Case) -> str:
-    return case.training.get("backend", "tensorflow")
+    return case.settings.get("backend", "tensorflow")
 
 
 def _machine_info() -> dict:

@@ -1,10 +1,9 @@
-"""The serial backend: one case at a time in a worker process, so a crash, a hang or a leak costs one case.
+"""The serial executor: one case at a time in a worker process, so a crash, a hang or a leak costs one case.
 
 The parent sends plain case dicts over a pipe and gets back finished records. TensorFlow is imported
 once per worker, not per case. A worker that dies (segfault, ``os._exit``, killed for memory) or
 outlives the case timeout is killed and its case recorded ``failed`` with the reason; the next case
-gets a fresh worker. Workers are also replaced every ``MAX_CASES_PER_WORKER`` cases, because
-TensorFlow keeps a few MiB per traced model that ``clear_session`` does not give back.
+gets a fresh worker. Workers are also replaced every ``MAX_CASES_PER_WORKER`` cases (bench/execute/contract.py).
 """
 
 from __future__ import annotations
@@ -15,17 +14,15 @@ import signal
 import time
 from typing import Any
 
-from bench.errors import WorkerStartFailed
+from bench.core.errors import WorkerStartFailed
 from bench.execute.in_worker import CaseRun, quiet_framework_output, start_worker
-from bench.execute.runner import Finished
-from bench.records import new_record, now
+from bench.execute.contract import MAX_CASES_PER_WORKER, START_TIMEOUT, Finished
+from bench.results.records import new_record, now
 from bench.suite import Case
 
-MAX_CASES_PER_WORKER = 100
-START_TIMEOUT = 300.0
 
 
-class SerialBackend:
+class SerialExecutor:
     """Cases one after another (``--workers 1``), each in the worker of its Keras backend.
 
     A worker serves one backend (KERAS_BACKEND is read once per process), so a run that spans
@@ -72,7 +69,7 @@ class SerialBackend:
             finished(record, benchmarks, self.host)
 
     def run_one(self, case: Case) -> tuple[dict, list]:
-        name = case.training.get("backend", "tensorflow")
+        name = case.settings.get("backend", "tensorflow")
         worker = self.workers.get(name)
         if worker is None or worker.cases_run >= MAX_CASES_PER_WORKER:
             worker = self.fresh_worker(name)

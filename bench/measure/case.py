@@ -9,9 +9,9 @@ from typing import Callable
 import keras
 import numpy as np
 
-from bench import faults, metrics
+from bench.core import faults, metrics
 from bench.data import Dataset
-from bench.errors import ImplementationUnavailable
+from bench.core.errors import ImplementationUnavailable
 from bench.measure import backends, compat
 from bench.measure.fine_tuning import prepare_batch_norm
 from bench.measure.kernel_checks import record_checks
@@ -42,7 +42,7 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
     each timing phase its node to itself (bench.execute); the serial worker calls them back to back.
     """
     started = time.perf_counter()
-    training = case.training
+    training = case.settings
     backend = backends.active()
     reason = backends.unsupported(case, backend.NAME)
     if reason:
@@ -51,14 +51,14 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
     if case.normalizer_options.get("implementation", "keras") != "keras":
         from bench.measure.implementations import compare_with_keras  # TensorFlow code: that backend only
 
-        record.update(compare_with_keras(case.kind, case.normalizer_options, case.seed))
-    record_checks(record, case.kind, case.normalizer_options, training["precision"])
+        record.update(compare_with_keras(case.normalizer_kind, case.normalizer_options, case.seed))
+    record_checks(record, case.normalizer_kind, case.normalizer_options, training["precision"])
     keras.utils.set_random_seed(case.seed)
     compat.set_dtype_policy(training["precision"])
     try:
         with backend.device(case.device):
             model = build_model(case.model, case.model_options, dataset.input_shape, dataset.classes,
-                                case.kind, case.normalizer_options)
+                                case.normalizer_kind, case.normalizer_options)
             record["replaced_layers"] = replaced_layers(model)
             trainer = backend.Trainer(model, make_optimizer(training, record["learning_rate"]))
             monitor = StatisticsMonitor(model, dataset.x_train) if training["monitor_statistics"] else None
@@ -100,10 +100,10 @@ def _evaluate(trainer, dataset: Dataset, record: dict, case) -> None:
     eval_batch = record["eval_batch_size"]
     record["test_accuracy"] = metrics.accuracy(trainer.predict(dataset.x_test, eval_batch, False),
                                                dataset.y_test)
-    samples = case.training["precise_bn_samples"]
+    samples = case.settings["precise_bn_samples"]
     if samples:
         accuracy, used = precise_bn_accuracy(trainer, dataset.x_train, (dataset.x_test, dataset.y_test), samples,
-                                             case.training["batch_size"], eval_batch, case.seed)
+                                             case.settings["batch_size"], eval_batch, case.seed)
         if accuracy is not None:
             record.update(test_accuracy_precise_bn=accuracy, precise_bn_samples_used=used,
                           precise_bn_bessel=bessel_corrected())
@@ -115,7 +115,7 @@ def _fine_tune(case, trainer, source: Dataset, record: dict) -> tuple[object, Da
     """Fine-tune the trained model on the shifted data with BN treated as ``fine_tune_bn`` says;
     returns the new trainer, the shifted dataset (which the case is then tested and timed on) and
     the fine-tuning losses. Accuracy on the original data is recorded before and after."""
-    training = case.training
+    training = case.settings
     target = source.shifted(training["shift_gain"], training["shift_offset"])
     eval_batch = record["eval_batch_size"]
 

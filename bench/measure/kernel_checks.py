@@ -9,7 +9,7 @@
 
 Both depend only on the normalizer kind, its options and the dtype, so a worker computes them once
 per distinct configuration (``checks_for``) and every case of that configuration records them.
-Which values fail is decided by :func:`bench.metrics.kernel_check_failures` (no TensorFlow there:
+Which values fail is decided by :func:`bench.analysis.kernel_flags.kernel_check_failures` (no TensorFlow there:
 the report uses it).
 """
 

@@ -13,8 +13,10 @@ import time
 import keras
 import numpy as np
 
-from bench import catalog, metrics, roofline
-from bench.errors import ImplementationUnavailable
+from bench.suite import catalog
+from bench.core import metrics
+from bench.measure import roofline
+from bench.core.errors import ImplementationUnavailable
 from bench.measure import backends, compat, stream
 from bench.measure.kernel_checks import record_checks
 from bench.measure.layers import build_by_calling, build_normalizer
@@ -33,16 +35,16 @@ def measure_layer_case(case, record: dict, benchmarks: list) -> dict:
     reason = backends.unsupported(case, backend.NAME)
     if reason:
         raise ImplementationUnavailable(reason)
-    record.update(backend_version=backend.VERSION, step_compiler=backend.LAYER_COMPILERS[case.training["jit_compile"]])
-    settings = case.training
+    record.update(backend_version=backend.VERSION, step_compiler=backend.LAYER_COMPILERS[case.settings["jit_compile"]])
+    settings = case.settings
     shape = catalog.LAYER_SHAPES[settings["shape"]]
     batch, dtype, pass_ = settings["batch_size"], settings["dtype"], settings["pass"]
-    record_checks(record, case.kind, case.normalizer_options, dtype)
+    record_checks(record, case.normalizer_kind, case.normalizer_options, dtype)
     keras.utils.set_random_seed(case.seed)
     compat.set_dtype_policy(dtype)
     try:
         with backend.device(case.device):
-            layer = build_normalizer(case.kind, case.normalizer_options)
+            layer = build_normalizer(case.normalizer_kind, case.normalizer_options)
             x = backend.random_normal((batch, *shape), layer.compute_dtype)
             build_by_calling(layer, (batch, *shape))
             fn = backend.layer_function(layer, x, pass_, settings["mode"] == "training", settings["jit_compile"])

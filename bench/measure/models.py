@@ -11,6 +11,7 @@ from __future__ import annotations
 import keras
 
 from bench.measure.layers import build_normalizer
+from bench.normalizers import NORMALIZERS
 
 
 def build_model(name: str, options: dict, input_shape: tuple, classes: int, kind: str,
@@ -21,10 +22,10 @@ def build_model(name: str, options: dict, input_shape: tuple, classes: int, kind
         return _saved_model(options, input_shape, classes, lambda: build_normalizer(kind, normalizer_options))
     if name in FAMILIES:
         norm = lambda: build_normalizer(kind, normalizer_options)  # noqa: E731
-        return FAMILIES[name](options, input_shape, classes, norm, use_bias=kind == "none")
+        return FAMILIES[name](options, input_shape, classes, norm, use_bias=NORMALIZERS[kind].keeps_bias)
     inputs = keras.Input(shape=input_shape)
     x = inputs if name == "cnn" else keras.layers.Flatten()(inputs)
-    use_bias = kind == "none"
+    use_bias = NORMALIZERS[kind].keeps_bias
     sequence = len(input_shape) == 2  # (steps, channels), e.g. MNIST-1D: 1-D convolutions
     conv = keras.layers.Conv1D if sequence else keras.layers.Conv2D
     for width in options["widths"]:
@@ -46,7 +47,8 @@ def build_model(name: str, options: dict, input_shape: tuple, classes: int, kind
 def _user_model(options: dict, input_shape: tuple, classes: int, normalization) -> keras.Model:
     """``function(input_shape, classes, normalization, **options)``; ``normalization()`` returns a
     fresh normalization layer of the case, so the factory decides where normalization goes."""
-    from bench.suite.user_code import load_object, split_options
+    from bench.core.user_objects import load_object
+    from bench.suite.user_code import split_options
 
     reference, folder, user_options = split_options(options)
     model = load_object(reference, folder)(tuple(input_shape), classes, normalization, **user_options)

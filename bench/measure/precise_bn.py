@@ -34,7 +34,7 @@ def precise_bn_accuracy(trainer, x_train, y_test_pair, samples: int, batch_size:
                         seed: int) -> tuple[float | None, int]:
     """(inference accuracy with recomputed statistics, samples actually used); (None, 0) when the
     model has no moving statistics or ``samples`` holds no full batch."""
-    from bench import metrics
+    from bench.core import metrics
 
     layers = moving_statistics_layers(trainer.model)
     order = np.random.default_rng(seed).permutation(len(x_train))[:samples]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from bench.metrics import statistics_gaps
+from bench.core.metrics import statistics_gaps
 
 
 def batch_norm_layers(model: keras.Model) -> list[keras.layers.Layer]:

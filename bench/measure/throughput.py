@@ -18,7 +18,22 @@ from pytest_benchmark.logger import Logger
 from pytest_benchmark.stats import Metadata
 from pytest_benchmark.utils import NameWrapper
 
-from bench import roofline
+from bench.measure import roofline
+
+
+# BenchmarkFixture is pytest-benchmark's private class (its public API is the pytest fixture): the
+# keyword arguments below are those of this release, pinned in pyproject.toml; tests/test_throughput.py
+# fails when the installed release is another one or the class's signature changed.
+WRITTEN_AGAINST = "5.3.1"
+
+
+def fixture_options(*, min_rounds: int, min_time: float, max_time: float, group: str, add_stats) -> dict:
+    """Every keyword ``BenchmarkFixture.__init__`` takes besides the node, as the plugin would pass them
+    with ``--benchmark-disable-gc=no --benchmark-warmup=no`` and a quiet logger."""
+    return dict(disable_gc=False, timer=NameWrapper(time.perf_counter), min_rounds=min_rounds, min_time=min_time,
+                max_time=max_time, precision=None, confidence=None, warmup=False, warmup_iterations=0,
+                calibration_precision=10, add_stats=add_stats, logger=Logger(Logger.QUIET), warner=warnings.warn,
+                disabled=False, cprofile=False, cprofile_loops=None, cprofile_dump=None, group=group)
 
 
 @dataclass(frozen=True)
@@ -61,13 +76,9 @@ def time_calls(fn: Callable[[], object], *, name: str, fullname: str, group: str
     for _ in range(warmup_rounds):
         fn()
     collected: list[Metadata] = []
-    fixture = BenchmarkFixture(
-        _Node(name, fullname), disable_gc=False, timer=NameWrapper(time.perf_counter),
-        min_rounds=min_rounds, min_time=max(round_time, 0.000005), max_time=max_time, precision=None, confidence=None,
-        warmup=False, warmup_iterations=0, calibration_precision=10, add_stats=collected.append,
-        logger=Logger(Logger.QUIET), warner=warnings.warn, disabled=False, cprofile=False,
-        cprofile_loops=None, cprofile_dump=None, group=group,
-    )
+    fixture = BenchmarkFixture(_Node(name, fullname), **fixture_options(
+        min_rounds=min_rounds, min_time=max(round_time, 0.000005), max_time=max_time, group=group,
+        add_stats=collected.append))
     fixture.extra_info.update(extra_info or {})
     fixture(fn)
     meta = collected[0]

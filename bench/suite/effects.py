@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from typing import Callable
 
+from bench.normalizers import NORMALIZERS
+
 
 def training_steps(case) -> int:
     """Steps of the main training loop (the trainer drops each epoch's partial batch)."""
     from bench.data import train_size
 
-    per_epoch = train_size(case.dataset, case.dataset_options) // case.training["batch_size"]
-    return per_epoch * case.training["epochs"]
+    per_epoch = train_size(case.dataset, case.dataset_options) // case.settings["batch_size"]
+    return per_epoch * case.settings["epochs"]
 
 
 def _freeze_beyond_training(case) -> str | None:
@@ -31,13 +33,13 @@ def _freeze_beyond_training(case) -> str | None:
 
 
 def _precise_bn_without_statistics(case) -> str | None:
-    samples = case.training.get("precise_bn_samples") or 0
+    samples = case.settings.get("precise_bn_samples") or 0
     if not samples:
         return None
-    if case.kind not in ("batch", "reference_batch") or case.normalizer_options.get("freeze_stats_after"):
+    if not NORMALIZERS[case.normalizer_kind].moving_statistics or case.normalizer_options.get("freeze_stats_after"):
         return f"precise_bn_samples={samples}: {case.normalizer} keeps no moving statistics to recompute"
-    if samples < case.training["batch_size"]:
-        return (f"precise_bn_samples={samples} is less than one batch of {case.training['batch_size']}: "
+    if samples < case.settings["batch_size"]:
+        return (f"precise_bn_samples={samples} is less than one batch of {case.settings['batch_size']}: "
                 f"nothing is recomputed")
     return None
 
@@ -47,6 +49,6 @@ CHECKS: list[Callable] = [_freeze_beyond_training, _precise_bn_without_statistic
 
 def case_warnings(case) -> list[str]:
     """What in this case cannot take effect (empty for layer suites, which do not train)."""
-    if case.suite_kind != "model":
+    if case.workload != "model":
         return []
     return [w for w in (check(case) for check in CHECKS) if w]

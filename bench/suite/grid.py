@@ -13,7 +13,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from bench import catalog
+from bench.suite import catalog
+from bench.suite.effects import case_warnings
 from bench.suite.spec import NormalizerSpec, Suite
 
 
@@ -24,19 +25,19 @@ class Case:
     case_id: str
     suite: str
     normalizer: str
-    kind: str
+    normalizer_kind: str
     normalizer_options: dict[str, Any]
     dataset: str
     dataset_options: dict[str, Any]
     model: str
     model_options: dict[str, Any]
-    training: dict[str, Any]
+    settings: dict[str, Any]  # the workload's settings section: ``training`` (model) or ``layer``
     timing: dict[str, Any]
     axes: dict[str, Any]
     not_applicable: tuple[str, ...]
     seed: int
     device: str
-    suite_kind: str = "model"
+    workload: str = "model"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -47,15 +48,29 @@ class Case:
     def config_hash(self) -> str:
         """Identifies the experiment, not its name: every resolved option, seed and device (the
         case_id holds only the grid values, so a changed ``epochs`` keeps the same case_id)."""
-        data = {k: v for k, v in self.to_dict().items() if k != "case_id"}
+        data = {LEGACY_NAMES.get(k, k): v for k, v in self.to_dict().items() if k != "case_id"}
         data["training"] = {k: v for k, v in data["training"].items()
                             if not (k in catalog.ADDED_SETTINGS and catalog.ADDED_SETTINGS[k] == v)}
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
+    @property
+    def warnings(self) -> list[str]:
+        """Settings of this case that cannot take effect (:mod:`bench.suite.effects`)."""
+        return case_warnings(self)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Case":
-        return cls(**{**data, "not_applicable": tuple(data["not_applicable"])})
+        """A case from :meth:`to_dict`'s output, also one written before the fields were renamed
+        (run.json's ``extra_cases`` of an older run)."""
+        renamed = {NEW_NAMES.get(k, k): v for k, v in data.items()}
+        return cls(**{**renamed, "not_applicable": tuple(renamed["not_applicable"])})
+
+
+# Fields renamed after runs were stored: the config hash keeps the old names, so a case's hash (and
+# with it ``normbench compare``'s pairing across runs) is the same before and after the rename.
+LEGACY_NAMES = {"normalizer_kind": "kind", "settings": "training", "workload": "suite_kind"}
+NEW_NAMES = {old: new for new, old in LEGACY_NAMES.items()}
 
 
 def expand(suite: Suite, quick: bool = False) -> list[Case]:
@@ -76,9 +91,9 @@ def expand(suite: Suite, quick: bool = False) -> list[Case]:
 
 
 def _applies(axis: str, spec: NormalizerSpec, suite: Suite) -> bool:
-    if axis in catalog.SETTINGS[suite.kind] or axis in catalog.NORMALIZERS[spec.kind].options:
+    if axis in catalog.SETTINGS[suite.workload] or axis in catalog.NORMALIZERS[spec.kind].options:
         return True
-    if suite.kind == "model" and (axis == "model" or axis in catalog.MODELS[suite.model.name]
+    if suite.workload == "model" and (axis == "model" or axis in catalog.MODELS[suite.model.name]
                                   or axis in catalog.DATASETS[suite.dataset.name]):
         return True
     return _user_axis_owner(axis, suite) in ("model", spec.kind)
@@ -87,13 +102,13 @@ def _applies(axis: str, spec: NormalizerSpec, suite: Suite) -> bool:
 def _user_axis_owner(axis: str, suite: Suite) -> str | None:
     """Who takes a grid axis that no catalog entry owns: the user's model factory when the suite has
     one, else the user's normalizers (``factory`` kind); None when it is a catalog axis."""
-    owned = axis in catalog.SETTINGS[suite.kind] or axis == "model" or any(
+    owned = axis in catalog.SETTINGS[suite.workload] or axis == "model" or any(
         axis in catalog.NORMALIZERS[spec.kind].options for spec in suite.normalizers)
-    if suite.kind == "model":
+    if suite.workload == "model":
         owned = owned or axis in catalog.MODELS[suite.model.name] or axis in catalog.DATASETS[suite.dataset.name]
     if owned:
         return None
-    if suite.kind == "model" and suite.model.name in catalog.OPEN_OPTIONS:
+    if suite.workload == "model" and suite.model.name in catalog.OPEN_OPTIONS:
         return "model"
     return "factory"
 
@@ -109,20 +124,20 @@ def _case(suite: Suite, spec: NormalizerSpec, axes: dict, not_applicable: tuple,
         case_id=case_id(suite.name, spec.label, axes, seed, device),
         suite=suite.name,
         normalizer=spec.label,
-        kind=spec.kind,
+        normalizer_kind=spec.kind,
         normalizer_options=overridden(spec.options, catalog.NORMALIZERS[spec.kind].options, spec.kind),
         dataset=suite.dataset.name,
         dataset_options=overridden(suite.dataset.options, catalog.DATASETS.get(suite.dataset.name, {})),
         model=model.name,
         model_options=overridden(model.options, catalog.MODELS.get(model.name, {}),
                                  "model" if model.name in catalog.OPEN_OPTIONS else ""),
-        training=overridden(suite.training, catalog.SETTINGS[suite.kind]),
+        settings=overridden(suite.settings, catalog.SETTINGS[suite.workload]),
         timing=dict(suite.timing),
         axes=axes,
         not_applicable=not_applicable,
         seed=seed,
         device=device,
-        suite_kind=suite.kind,
+        workload=suite.workload,
     )
 
 

@@ -1,6 +1,6 @@
 """Read suite files and reject anything that cannot run, before anything runs.
 
-Every problem becomes a :class:`~bench.errors.SuiteError` whose text names the file, the field path
+Every problem becomes a :class:`~bench.core.errors.SuiteError` whose text names the file, the field path
 and the bad value, e.g. ``suites/eps.yaml: grid.epsilon[2]: must be > 0, got -1``.
 """
 
@@ -10,20 +10,22 @@ import hashlib
 import itertools
 import re
 import reprlib
+import warnings
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import yaml
 
-from bench import catalog
-from bench.errors import FieldError, SuiteError
-from bench.params import USER_VALUE, Param, parse_options
+from bench.analysis import headlines
+from bench.suite import catalog
+from bench.core.errors import FieldError, SuiteError
+from bench.core.params import USER_VALUE, Param, parse_options
 from bench.suite.spec import Component, NormalizerSpec, Suite
 
 TOP_LEVEL = {
-    "model": ("name", "description", "kind", "dataset", "model", "training", "normalizers", "grid", "seeds",
+    "model": ("name", "description", "workload", "dataset", "model", "training", "normalizers", "grid", "seeds",
               "devices", "timing", "verdicts", "quick"),
-    "layer": ("name", "description", "kind", "layer", "normalizers", "grid", "seeds", "devices", "timing",
+    "layer": ("name", "description", "workload", "layer", "normalizers", "grid", "seeds", "devices", "timing",
               "verdicts", "quick"),
 }
 QUICK_SECTIONS = ("dataset", "model", "training", "layer", "normalizers", "grid", "seeds", "timing")
@@ -108,10 +110,35 @@ def suite_from_document(document: Any, source: str, sha256: str = "") -> Suite:
         raise SuiteError(source, exc.field, exc.message) from None
 
 
+class DeprecatedKey(FutureWarning):
+    """A suite key that was renamed: it still loads, and the CLI prints this as one line."""
+
+
+RENAMED_KEYS = {"kind": "workload"}  # suite files before the rename still load, with a note
+
+
+def _renamed_keys(document: Mapping, source: str, note: bool) -> Mapping:
+    """``document`` with renamed top-level keys under their new names (a one-line note per key)."""
+    old = [key for key in RENAMED_KEYS if key in document]
+    if not old:
+        return document
+    document = dict(document)
+    for key in old:
+        new = RENAMED_KEYS[key]
+        if new in document:
+            raise FieldError(key, f"is the old name of {new!r}; give only {new!r}")
+        if note:
+            warnings.warn(DeprecatedKey(f"{source}: {key!r} is now called {new!r} "
+                                        f"(write '{new}: {document[key]}'); it still loads"), stacklevel=2)
+        document[new] = document.pop(key)
+    return document
+
+
 def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
     if not isinstance(document, Mapping):
         raise FieldError("", f"must be a mapping of suite fields, got {_short(document)}")
-    kind = Param(str, "model", choices=catalog.SUITE_KINDS).parse(document.get("kind", "model"), "kind")
+    document = _renamed_keys(document, source, allow_quick)
+    kind = Param(str, "model", choices=catalog.WORKLOADS).parse(document.get("workload", "model"), "workload")
     allowed = TOP_LEVEL[kind] if allow_quick else TOP_LEVEL[kind][:-1]
     for key in document:
         if key not in allowed:
@@ -151,7 +178,7 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
     devices = tuple(Param(list, ["cpu"], item=str, choices=catalog.DEVICES)
                     .parse(document.get("devices", list(catalog.DEVICES)), "devices"))
     timing = parse_options(catalog.TIMING, document.get("timing"), "timing")
-    verdicts = parse_options(catalog.VERDICTS, document.get("verdicts"), "verdicts")
+    verdicts = parse_options(headlines.VERDICT_OPTIONS, document.get("verdicts"), "verdicts")
     if verdicts["candidates"] not in ("normalizer", *grid):
         raise FieldError("verdicts.candidates", f"must be normalizer or a grid axis ({', '.join(grid) or 'none'}), "
                                                 f"got {_short(verdicts['candidates'])}")
@@ -162,9 +189,9 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
                                               f"got {_short(verdicts['baseline'])}")
     if verdicts["versus_field"] == verdicts["accuracy_field"]:
         raise FieldError("verdicts.versus_field", f"must differ from accuracy_field ({verdicts['accuracy_field']})")
-    if verdicts["headline"] in ("baseline", "versus_field") and not verdicts[verdicts["headline"]]:
-        raise FieldError("verdicts.headline", f"is {verdicts['headline']}, but verdicts.{verdicts['headline']} "
-                                              "is not set")
+    missing = headlines.missing_requirement(verdicts)
+    if missing:
+        raise FieldError("verdicts.headline", missing)
 
     quick = None
     if allow_quick:
@@ -174,9 +201,9 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
         except FieldError as exc:
             raise FieldError(f"quick: {exc.field}" if exc.field else "quick", exc.message) from None
     return Suite(name=name, description=description.strip(), source=source, sha256=sha256,
-                 document=dict(document), dataset=dataset, model=model, models=models, training=training,
+                 document=dict(document), dataset=dataset, model=model, models=models, settings=training,
                  normalizers=normalizers, grid=grid, seeds=seeds, devices=devices, timing=timing,
-                 verdicts=verdicts, quick=quick, kind=kind)
+                 verdicts=verdicts, quick=quick, workload=kind)
 
 
 def _quick_document(document: Mapping) -> dict:

@@ -33,7 +33,7 @@ class Suite:
     dataset: Component
     model: Component
     models: dict[str, Component]  # by family name: the model axis's variants (else just ``model``)
-    training: dict[str, Any]
+    settings: dict[str, Any]  # the workload's settings section: ``training`` (model) or ``layer``
     normalizers: tuple[NormalizerSpec, ...]
     grid: dict[str, list]
     seeds: tuple[int, ...]
@@ -41,4 +41,4 @@ class Suite:
     timing: dict[str, Any]
     verdicts: dict[str, Any]  # what the report compares and the margins of a tie (catalog.VERDICTS)
     quick: "Suite | None" = field(default=None, repr=False)
-    kind: str = "model"  # "layer": a normalization layer timed alone; dataset and model are unused
+    workload: str = "model"  # "layer": a normalization layer timed alone; dataset and model are unused

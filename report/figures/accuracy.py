@@ -7,7 +7,7 @@ import pandas as pd
 import seaborn as sns
 
 from report.figures.common import Palette, accuracy_axes
-from report.frame import is_axis, measured, varying
+from bench.analysis.frame import is_axis, measured, varying
 
 
 def accuracy_vs_batch_size(frame: pd.DataFrame, colours: Palette):

@@ -8,7 +8,7 @@ import pandas as pd
 import seaborn as sns
 
 from report.figures.common import Palette, accuracy_axes
-from report.frame import is_axis, measured
+from bench.analysis.frame import is_axis, measured
 
 
 def momentum_gap(frame: pd.DataFrame, colours: Palette):

@@ -7,7 +7,7 @@ import pandas as pd
 import seaborn as sns
 
 from report.figures.common import Palette
-from report.frame import is_axis, measured, varying
+from bench.analysis.frame import is_axis, measured, varying
 
 
 def nan_incidence(frame: pd.DataFrame, colours: Palette):

@@ -7,7 +7,7 @@ import pandas as pd
 import seaborn as sns
 
 from report.figures.common import Palette
-from report.frame import is_axis, measured
+from bench.analysis.frame import is_axis, measured
 
 
 def throughput_vs_batch_size(frame: pd.DataFrame, colours: Palette):

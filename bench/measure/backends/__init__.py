@@ -20,7 +20,8 @@ import importlib.util
 from importlib import metadata
 from types import ModuleType
 
-from bench.catalog import BACKENDS
+from bench.normalizers import NORMALIZERS
+from bench.suite.catalog import BACKENDS
 
 MODULES = {"tensorflow": "tf_backend", "jax": "jax_backend", "torch": "torch_backend"}
 PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
@@ -75,14 +76,10 @@ def unsupported(case, backend: str) -> str | None:
     """Why ``case`` cannot be measured on ``backend`` (a skipped record says so), or None."""
     if backend == "tensorflow":
         return None
-    options, settings = case.normalizer_options, case.training
-    implementation = options.get("implementation", "keras")
-    if implementation != "keras":
-        return f"implementation {implementation!r} is TensorFlow code; backend {backend!r} runs Keras layers only"
-    if options.get("freeze_stats_after"):
-        return f"freeze_stats_after is a TensorFlow layer; backend {backend!r} cannot run it"
-    if case.kind == "reference_batch":
-        return f"the reference BatchNorm is TensorFlow code; backend {backend!r} cannot run it"
+    options, settings = case.normalizer_options, case.settings
+    reason = NORMALIZERS[case.normalizer_kind].unsupported(options, backend)
+    if reason:
+        return reason
     for field, what in TENSORFLOW_ONLY.items():
         if settings.get(field):
             return f"{what} is measured on the TensorFlow backend only, not {backend!r}"

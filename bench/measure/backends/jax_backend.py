@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 
-from bench.errors import ImplementationUnavailable
+from bench.core.errors import ImplementationUnavailable
 from bench.measure.backends.keras_trainer import KerasTrainer
 from bench.measure.schedule import epoch_orders
 from bench.measure.throughput import copy_rate

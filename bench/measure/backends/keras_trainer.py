@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from bench.errors import ImplementationUnavailable
+from bench.core.errors import ImplementationUnavailable
 from bench.measure import compat
 
 

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import torch
 
-from bench.errors import ImplementationUnavailable
+from bench.core.errors import ImplementationUnavailable
 from bench.measure import compat
 from bench.measure.backends.keras_trainer import KerasTrainer
 from bench.measure.schedule import epoch_orders

@@ -1,0 +1,168 @@
+"""The comparisons a verdict can make at one setting, each a pure function of that setting's records.
+
+A *setting* is one device plus the values of the grid axes every candidate shares; its *candidates*
+are the normalizers (or the values of one grid axis), labelled in the frame's ``candidate`` column.
+Each function returns :class:`Verdict` objects; :mod:`bench.analysis.headlines` registers them as
+headline kinds and :mod:`bench.analysis.verdicts` runs them over every setting.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from bench.analysis.stats import Decision, Difference, decide, difference, log_ratio
+from bench.results.fields import FIELDS, label
+
+Rounds = dict  # (case_id, phase) -> seconds of each timed round
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One comparison at one setting: ``best`` against ``runner_up`` (the runner-up, the baseline or
+    a second field). ``kind`` is the headline kind that made it; ``scale`` says whether ``diff`` is
+    a difference of values ("difference") or of their logs ("ratio")."""
+
+    setting: dict
+    kind: str
+    best: str
+    best_value: float
+    runner_up: str | None
+    diff: Difference | None  # difference: best - runner-up; ratio: log(best / runner-up)
+    decision: Decision
+    margin: float
+    scale: str = "difference"
+
+    @property
+    def decided(self) -> bool:
+        return self.decision.outcome in ("winner", "tie")
+
+    def verdict_text(self) -> str:
+        if self.runner_up is None:
+            return "only candidate"
+        margin = f"±{self.margin * 100:g} points" if self.scale == "difference" else f"±{self.margin:.0%}"
+        return self.decision.text(margin)
+
+    def effect_text(self) -> str:
+        """The lead over the runner-up with its 95% interval."""
+        if self.runner_up is None or self.diff is None:
+            return ""
+        d = self.diff
+        if self.scale == "difference":
+            interval = "" if math.isnan(d.low95) else f" [{d.low95:+.3f}, {d.high95:+.3f}]"
+            return f"{d.mean:+.3f}{interval} over {self.runner_up}"
+        interval = "" if math.isnan(d.low95) else f" [{math.exp(d.low95):.2f}, {math.exp(d.high95):.2f}]"
+        return f"{math.exp(d.mean):.2f}x{interval} {self.runner_up}"
+
+    def best_text(self) -> str:
+        value = f"{self.best_value:.3f}" if self.scale == "difference" else f"{self.best_value:,.0f}"
+        return f"{self.best} ({value})"
+
+
+def best_against_runner_up(kind: str, setting: dict, group: pd.DataFrame, options: dict,
+                           rounds: Rounds) -> list[Verdict]:
+    """The best candidate's ``accuracy_field`` against the runner-up's, seed-paired; "best" follows
+    the field's direction in the field table (higher or lower is better)."""
+    field, margin = options["accuracy_field"], options["accuracy"]
+    sign = -1 if FIELDS[field].better == "lower" else 1
+    by_candidate = {name: _by_seed(sub, field) for name, sub in group.groupby("candidate")}
+    by_candidate = {name: seeds for name, seeds in by_candidate.items() if seeds}
+    if not by_candidate:
+        return []
+    ranked = sorted(by_candidate, key=lambda name: sign * _mean(by_candidate[name]), reverse=True)
+    best = ranked[0]
+    if len(ranked) == 1:
+        return [Verdict(setting, kind, best, _mean(by_candidate[best]), None, None, Decision("winner"), margin)]
+    diff = difference(by_candidate[best], by_candidate[ranked[1]])
+    return [Verdict(setting, kind, best, _mean(by_candidate[best]), ranked[1], diff, decide(diff, margin), margin)]
+
+
+def against_baseline(kind: str, setting: dict, group: pd.DataFrame, options: dict,
+                     rounds: Rounds) -> list[Verdict]:
+    """Every other candidate's ``accuracy_field`` minus the baseline's (a label like ``batch`` also
+    matches ``batch (momentum=0.9)``; ``options["baseline"]`` is the candidate label, already
+    ``axis=value`` where an axis's values compete), seed-paired."""
+    baseline, field, margin = options["baseline"], options["accuracy_field"], options["accuracy"]
+    if not baseline:
+        return []
+    by_candidate = {name: _by_seed(sub, field) for name, sub in group.groupby("candidate")}
+    base = [name for name in by_candidate if name == baseline or name.startswith(f"{baseline} (")]
+    if len(base) != 1 or not by_candidate[base[0]]:
+        return []
+    found = []
+    for name, seeds in by_candidate.items():
+        if name == base[0] or not seeds:
+            continue
+        diff = difference(seeds, by_candidate[base[0]])
+        found.append(Verdict(setting, kind, name, _mean(seeds), base[0], diff, decide(diff, margin), margin))
+    return found
+
+
+def against_field(kind: str, setting: dict, group: pd.DataFrame, options: dict, rounds: Rounds) -> list[Verdict]:
+    """Per candidate, ``accuracy_field`` minus ``versus_field`` of the same cases (e.g. PreciseBN's
+    accuracy minus the moving averages'), paired by seed."""
+    field, versus, margin = options["accuracy_field"], options["versus_field"], options["accuracy"]
+    if not versus:
+        return []
+    found = []
+    for name, sub in group.groupby("candidate"):
+        mine, theirs = _by_seed(sub, field), _by_seed(sub, versus)
+        if not mine or not theirs:
+            continue
+        diff = difference(mine, theirs)
+        found.append(Verdict(setting, kind, f"{name}: {label(field)}", _mean(mine), label(versus), diff,
+                             decide(diff, margin), margin))
+    return found
+
+
+def fastest_against_runner_up(kind: str, setting: dict, group: pd.DataFrame, options: dict,
+                              rounds: Rounds) -> list[Verdict]:
+    """Speed on the log scale: with timing rounds, Welch over every round of every seed, unless the
+    seed-paired difference of the records' log throughputs has the wider interval (rounds of one
+    process cannot see a slower moment of the machine; separate seeds, timed apart, do); without
+    rounds, the seed-paired difference alone."""
+    margin = options["throughput"]
+    speeds: dict[str, list[float]] = {}
+    by_seed: dict[str, dict[int, float]] = {}
+    for name, sub in group.groupby("candidate"):
+        samples = [row["batch_size"] / t for _, row in sub.iterrows()
+                   for t in rounds.get((row["case_id"], "train"), []) if t > 0]
+        if samples:
+            speeds[name] = samples
+        seeds = {s: math.log(v) for s, v in _by_seed(sub, "train_samples_per_sec").items() if v > 0}
+        if seeds:
+            by_seed[name] = seeds
+    speeds = speeds if speeds and len(speeds) == len(by_seed) else {}
+    samples = "rounds"
+    if speeds:
+        typical = {name: math.exp(sum(map(math.log, values)) / len(values)) for name, values in speeds.items()}
+        ranked = sorted(typical, key=typical.get, reverse=True)
+        diff = log_ratio(speeds[ranked[0]], speeds[ranked[1]]) if len(ranked) > 1 else None
+        if diff is not None:  # rounds miss the noise between processes and moments; seeds see it
+            across = difference(by_seed[ranked[0]], by_seed[ranked[1]])
+            if across.n >= 2 and across.high95 - across.low95 > diff.high95 - diff.low95:
+                diff, samples = across, "seeds"
+    elif by_seed:
+        typical = {name: math.exp(_mean(seeds)) for name, seeds in by_seed.items()}
+        ranked = sorted(typical, key=typical.get, reverse=True)
+        diff = difference(by_seed[ranked[0]], by_seed[ranked[1]]) if len(ranked) > 1 else None
+    else:
+        return []
+    best = ranked[0]
+    if diff is None:
+        return [Verdict(setting, kind, best, typical[best], None, None, Decision("winner"), margin, "ratio")]
+    samples = samples if speeds else "seeds"
+    return [Verdict(setting, kind, best, typical[best], ranked[1], diff,
+                    decide(diff, math.log1p(margin), samples), margin, "ratio")]
+
+
+def _by_seed(group: pd.DataFrame, column: str) -> dict[int, float]:
+    """Seed -> value (the mean if a seed appears twice, e.g. merged runs); NaN values dropped."""
+    values = group[["seed", column]].dropna()
+    return {int(seed): float(value) for seed, value in values.groupby("seed")[column].mean().items()}
+
+
+def _mean(values: dict) -> float:
+    return sum(values.values()) / len(values)

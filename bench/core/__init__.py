@@ -1,0 +1,1 @@
+"""The foundation every stage stands on: errors, typed options, pure metrics, provenance. Imports nothing of normbench."""

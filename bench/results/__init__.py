@@ -1,0 +1,1 @@
+"""Stored results: the typed record-field table, the record schema and its migrations, the run store."""
