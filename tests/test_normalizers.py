@@ -11,7 +11,7 @@ from bench.core.params import Param
 from bench.normalizers import NORMALIZERS, NormalizerKind, register, unregister
 from tests.conftest import ROOT
 
-BUILT_IN = {"batch", "group", "layer", "reference_batch", "rms", "instance", "none", "factory"}
+BUILT_IN = {"batch", "group", "layer", "reference_batch", "rms", "instance", "none", "factory", "dyt"}
 
 
 def test_every_module_in_the_package_is_a_registered_kind():

@@ -14,7 +14,7 @@ from bench.measure.throughput import copy_rate
 COPY_ELEMENTS = 64 * 1024 * 1024
 
 
-def copy_bandwidth(dtype: str, timing: dict, benchmarks: list) -> float:
+def framework_ceiling(dtype: str, timing: dict, benchmarks: list) -> float:
     """GB/s of a read-once, write-once elementwise kernel over ``COPY_ELEMENTS`` of ``dtype``."""
     x = tf.ones((COPY_ELEMENTS,), dtype=dtype)
 

@@ -54,7 +54,7 @@ def measure_layer_case(case, record: dict, benchmarks: list) -> dict:
                 extra_info={"case_id": case.case_id, "phase": "layer"},
                 min_rounds=case.timing["min_rounds"], max_time=case.timing["max_time"],
                 warmup_rounds=case.timing["warmup_rounds"], round_time=case.timing["round_time"])
-            framework = backend.elementwise_bandwidth("float32", case.timing, benchmarks)
+            framework = backend.framework_ceiling("float32", case.timing, benchmarks)
     finally:
         compat.set_dtype_policy("float32")
     bytes_moved = roofline.minimum_bytes(batch, shape, dtype, pass_)

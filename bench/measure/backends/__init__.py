@@ -6,7 +6,7 @@ frameworks and nothing else: ``configure(threads)`` (thread pools, GPU memory), 
 manager placing work on ``cpu`` or ``gpu``), ``Trainer`` (a compiled training step with every
 step's loss kept, and batched prediction in either BatchNorm mode), ``layer_function`` (one
 layer's timed call that returns when the device is done), ``random_normal`` and
-``elementwise_bandwidth`` (the framework's copy ceiling). Model building, datasets, metrics and the
+``framework_ceiling`` (the framework's copy ceiling). Model building, datasets, metrics and the
 timing rules are shared. Adding a backend is one module and one ``MODULES`` entry.
 
 This file imports no framework: the driver asks it what is installed before any worker starts.

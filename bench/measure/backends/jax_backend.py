@@ -193,7 +193,7 @@ def layer_function(layer, x, pass_: str, training: bool, jit_compile: bool):
     return lambda: jax.block_until_ready(step(trainable, x))
 
 
-def elementwise_bandwidth(dtype: str, timing: dict, benchmarks: list) -> float:
+def framework_ceiling(dtype: str, timing: dict, benchmarks: list) -> float:
     """GB/s of a read-once, write-once ``x * 2`` over ``COPY_ELEMENTS`` (jit-compiled), as the
     TensorFlow backend measures it."""
     x = jax.device_put(jnp.ones((COPY_ELEMENTS,), dtype))

@@ -148,7 +148,7 @@ def layer_function(layer, x, pass_: str, training: bool, jit_compile: bool):
     return call
 
 
-def elementwise_bandwidth(dtype: str, timing: dict, benchmarks: list) -> float:
+def framework_ceiling(dtype: str, timing: dict, benchmarks: list) -> float:
     """GB/s of a read-once, write-once ``x * 2`` over ``COPY_ELEMENTS`` on Keras's current device."""
     x = compat.to_tensor(np.ones(COPY_ELEMENTS, dtype))
 
