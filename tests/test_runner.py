@@ -147,14 +147,14 @@ def test_a_full_disk_stops_the_run_cleanly_and_resume_completes_it(tmp_path, cap
 
 def test_settle_runs_the_planned_extra_cases_and_resume_keeps_them(tmp_path, monkeypatch, capsys):
     """--settle's plan (here: seed 7 of two cases, planted) is run, kept in run.json, not rerun."""
-    import bench.analysis.settle
+    import bench.execute.settle
     from bench.suite import expand, load_suite
 
     suite = load_suite(TINY)
     chosen = [c for c in expand(suite) if c.device == "cpu" and c.normalizer == "layer"]
     planted = [Case.from_dict({**c.to_dict(), "seed": 7, "case_id": c.case_id.replace("seed=0", "seed=7")})
                for c in chosen]
-    monkeypatch.setattr(bench.analysis.settle, "settle_cases", lambda records, suites, quick, max_seeds: planted)
+    monkeypatch.setattr(bench.execute.settle, "settle_cases", lambda records, suites, quick, max_seeds: planted)
     results = tmp_path / "results"
     assert main(["run", TINY, "--results", str(results), "--settle", "5", "--no-report"]) == 0
     assert f"settle: {len(planted)} more case(s)" in capsys.readouterr().err

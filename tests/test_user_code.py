@@ -129,5 +129,5 @@ def test_a_suite_of_user_code_runs_end_to_end(module, write_suite, tmp_path):
     assert main(["run", str(suite), "--results", str(tmp_path / "results"), "--no-report"]) == 0
     records = [json.loads(line) for line in (tmp_path / "results" / "latest" / "cases.jsonl").read_text().splitlines()]
     assert len(records) == 4 and all(r["status"] == "ok" for r in records), [r["error"] for r in records]
-    assert {r["kind"] for r in records} == {"batch", "factory"} and {r["model"] for r in records} == {"factory"}
+    assert {r["normalizer_kind"] for r in records} == {"batch", "factory"} and {r["model"] for r in records} == {"factory"}
     assert all(r["steps"] == 120 // 16 and r["train_samples_per_sec"] > 0 for r in records)
