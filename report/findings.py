@@ -27,6 +27,8 @@ class SuiteFindings:
     header: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
     more_rows: list[list[str]] = field(default_factory=list)  # headline rows beyond TABLE_ROWS, folded
+    # the other headline kinds' comparisons, one table each (folded): (what it compares, header, rows)
+    other_tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)
     headline_total: int = 0
     headline_decided: int = 0
 
@@ -52,16 +54,24 @@ def model_findings(name: str, frame: pd.DataFrame, verdicts: list[Verdict],
                                   "can set verdicts.candidates to the grid axis whose values compete).")
     findings.sentences += (_kernel_sentences(frame) + _precise_bn_sentences(frame) + _divergence_sentences(frame)
                            + _warning_sentences(frame) + _batch_confound(frame))
-    # decided first: winners by lead, then ties at the highest value (two diverged candidates tie at
-    # chance level); then the open ones, fewest seeds needed first
-    ranked = sorted(lead, key=lambda v: (not v.decided, v.decision.outcome != "winner",
-                                         v.decision.needed or math.inf, -abs(v.diff.mean), -v.best_value))
     findings.header = ["setting", *kind.header, "verdict"]
-    rows = [[setting_text(v.setting), v.best_text(), v.effect_text(), v.verdict_text()] for v in ranked]
+    rows = _rows(lead)
     findings.rows, findings.more_rows = rows[:TABLE_ROWS], rows[TABLE_ROWS:]
+    for other in HEADLINES.values():
+        compared = [v for v in verdicts if v.kind == other.name and v.runner_up is not None]
+        if other is not kind and compared:
+            findings.other_tables.append((other.summary, ["setting", *other.header, "verdict"], _rows(compared)))
     if not findings.sentences:
         findings.sentences.append("No measured cases yet.")
     return findings
+
+
+def _rows(verdicts: list[Verdict]) -> list[list[str]]:
+    """Table rows, decided first: winners by lead, then ties at the highest value (two diverged
+    candidates tie at chance level); then the open ones, fewest seeds needed first."""
+    ranked = sorted(verdicts, key=lambda v: (not v.decided, v.decision.outcome != "winner",
+                                             v.decision.needed or math.inf, -abs(v.diff.mean), -v.best_value))
+    return [[setting_text(v.setting), v.best_text(), v.effect_text(), v.verdict_text()] for v in ranked]
 
 
 def _precise_bn_sentences(frame: pd.DataFrame) -> list[str]:

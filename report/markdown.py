@@ -36,6 +36,9 @@ def findings_markdown(runs: Sequence[RunData], source: str) -> str:
         lines += [f"- {sentence}" for sentence in found.sentences] + [""]
         if found.rows:
             lines += _table(found.header, found.rows + found.more_rows) + [""]
+        for title, header, rows in found.other_tables:
+            lines += [f"<details><summary>{title[0].upper() + title[1:]}: {len(rows)} comparison(s)</summary>", "",
+                      *_table(header, rows), "", "</details>", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

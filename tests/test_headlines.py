@@ -72,3 +72,32 @@ def test_a_new_headline_kind_is_one_entry_seen_by_validation_verdicts_findings_r
     assert "the worst candidate against the best" in html and "gap [95% interval]" in html
     (request,) = seed_requests(records_frame(RECORDS), options, [0, 1, 2], max_seeds=8)
     assert request.setting == {"device": "cpu", "batch_size": 8} and request.seeds[0] == 3
+
+
+def test_speed_against_the_baseline_is_a_seed_paired_ratio_and_every_other_kind_gets_a_table():
+    """Synthetic speeds with a fixed seed: half the baseline's speed is clearly slower (about 0.50x);
+    the same speed within 1% noise is equivalent within ±5%; the findings fold each other kind's
+    comparisons into a table of its own."""
+    import random
+
+    from bench.analysis.frame import records_frame
+    from bench.analysis.verdicts import setting_verdicts
+    from report.findings import model_findings
+
+    rng = random.Random(3)
+    records = []
+    for seed in range(6):
+        base = 1000.0 * rng.uniform(0.8, 1.2)  # the machine's drift from seed to seed, shared by the pair
+        for name, factor in (("batch", 1.0), ("sync", 0.5), ("twin", 1.0)):
+            records.append({**record(name, seed, 0.9 + rng.gauss(0, 0.005)),
+                            "train_samples_per_sec": base * factor * rng.uniform(0.99, 1.01)})
+    options = {"baseline": "batch", "headline": "baseline"}
+    verdicts = setting_verdicts(records_frame(records), options=options)
+    speed = {v.best: v for v in verdicts if v.kind == "baseline_speed"}
+    assert speed["sync"].verdict_text() == "clear" and speed["sync"].effect_text().startswith("0.50x [0.50, 0.51]")
+    assert speed["twin"].verdict_text() == "equivalent (within ±5%)"
+    findings = model_findings("s", records_frame(records), verdicts, options)
+    titles = [title for title, _, _ in findings.other_tables]
+    assert "each candidate's training speed against the baseline's, per setting" in titles
+    assert any(s.startswith("sync trains at 0.50x batch's speed over 1 setting(s): clearly slower at 1")
+               for s in findings.sentences)

@@ -117,6 +117,29 @@ def against_field(kind: str, setting: dict, group: pd.DataFrame, options: dict, 
     return found
 
 
+def speed_against_baseline(kind: str, setting: dict, group: pd.DataFrame, options: dict,
+                           rounds: Rounds) -> list[Verdict]:
+    """Every other candidate's training throughput over the baseline's, as a ratio, seed-paired on the
+    log scale (each seed timed apart, so the pairs carry the machine's drift between them): what a
+    candidate costs in speed, e.g. synchronized BatchNorm against per-device BatchNorm."""
+    baseline, margin = options["baseline"], options["throughput"]
+    if not baseline:
+        return []
+    by_candidate = {name: {s: math.log(v) for s, v in _by_seed(sub, "train_samples_per_sec").items() if v > 0}
+                    for name, sub in group.groupby("candidate")}
+    base = [name for name in by_candidate if name == baseline or name.startswith(f"{baseline} (")]
+    if len(base) != 1 or not by_candidate[base[0]]:
+        return []
+    found = []
+    for name, seeds in by_candidate.items():
+        if name == base[0] or not seeds:
+            continue
+        diff = difference(seeds, by_candidate[base[0]])
+        found.append(Verdict(setting, kind, name, math.exp(_mean(seeds)), base[0], diff,
+                             decide(diff, math.log1p(margin)), margin, "ratio"))
+    return found
+
+
 def fastest_against_runner_up(kind: str, setting: dict, group: pd.DataFrame, options: dict,
                               rounds: Rounds) -> list[Verdict]:
     """Speed on the log scale: with timing rounds, Welch over every round of every seed, unless the

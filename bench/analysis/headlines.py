@@ -67,6 +67,10 @@ register_headline(HeadlineKind(
     ("candidate: accuracy", "difference [95% interval]"), comparisons.against_field,
     sentences.paired_sentences, _accuracy_field, requires=("versus_field",)))
 register_headline(HeadlineKind(
+    "baseline_speed", "each candidate's training speed against the baseline's, per setting",
+    ("candidate (samples/s)", "speed ratio [95% interval]"), comparisons.speed_against_baseline,
+    sentences.relative_speed_sentences, lambda options: "train_samples_per_sec", requires=("baseline",)))
+register_headline(HeadlineKind(
     "throughput", "fastest training against the runner-up, per setting", ("fastest (samples/s)", "speed-up [95% interval]"),
     comparisons.fastest_against_runner_up, sentences.speed_sentences, lambda options: "train_samples_per_sec"))
 
@@ -98,8 +102,9 @@ VERDICT_OPTIONS: Mapping[str, Param] = {
     "headline": Param(str, "accuracy", _registered,
                       help="which verdicts answer the suite's question and lead its findings: a headline kind "
                            "(bench/analysis/headlines.py): accuracy (best against runner-up), baseline (each "
-                           "candidate against the baseline), versus_field (accuracy_field against versus_field) "
-                           "or throughput"),
+                           "candidate against the baseline), versus_field (accuracy_field against versus_field), "
+                           "baseline_speed (each candidate's training speed against the baseline's) or "
+                           "throughput (fastest against runner-up)"),
     "accuracy": Param(float, 0.01, in_unit_interval,
                       help="accuracy difference (a fraction: 0.01 = 1 point) within which two settings tie"),
     "throughput": Param(float, 0.05, in_unit_interval,

@@ -94,6 +94,23 @@ def speed_sentences(verdicts: list[Verdict], options: dict) -> list[str]:
             f"setting(s)" + (f": {'; '.join(parts)}" if parts else "") + f"; {ties} tie(s)."]
 
 
+def relative_speed_sentences(verdicts: list[Verdict], options: dict) -> list[str]:
+    """Per candidate, its training speed as a multiple of its counterpart's: where it is clearly
+    slower or faster, by how much, and how many settings tie or stay open."""
+    sentences = []
+    for name in dict.fromkeys(v.best for v in verdicts):
+        mine = [v for v in verdicts if v.best == name]
+        clear = [v for v in mine if v.decision.outcome == "winner"]
+        ratios = sorted(math.exp(v.diff.mean) for v in mine if v.diff is not None)
+        parts = [f"{ratios[0]:.2f}x-{ratios[-1]:.2f}x" if len(ratios) > 1 else f"{ratios[0]:.2f}x"] if ratios else []
+        slower = sum(v.diff.mean < 0 for v in clear)
+        ties = sum(v.decision.outcome == "tie" for v in mine)
+        sentences.append(f"{name} trains at {', '.join(parts) or 'an unknown multiple of'} {mine[0].runner_up}'s "
+                         f"speed over {len(mine)} setting(s): clearly slower at {slower}, clearly faster at "
+                         f"{len(clear) - slower}, equivalent at {ties}, open at {len(mine) - len(clear) - ties}.")
+    return sentences
+
+
 def setting_text(setting: dict) -> str:
     """``k=v, ...``; the device only when it is not the CPU (most runs have no GPU)."""
     return ", ".join(f"{k}={_value(v)}" for k, v in setting.items()

@@ -3,6 +3,7 @@ predict steps."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Callable
 
@@ -56,11 +57,11 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
     keras.utils.set_random_seed(case.seed)
     compat.set_dtype_policy(training["precision"])
     try:
-        with backend.device(case.device):
+        with _placement(backend, case.device, training.get("replicas", 1)) as make_trainer:
             model = build_model(case.model, case.model_options, dataset.input_shape, dataset.classes,
                                 case.normalizer_kind, case.normalizer_options)
             record["replaced_layers"] = replaced_layers(model)
-            trainer = backend.Trainer(model, make_optimizer(training, record["learning_rate"]))
+            trainer = make_trainer(model, make_optimizer(training, record["learning_rate"]))
             monitor = StatisticsMonitor(model, dataset.x_train) if training["monitor_statistics"] else None
             batch = training["batch_size"]
             losses = trainer.fit(dataset.x_train, dataset.y_train, batch, training["epochs"], case.seed,
@@ -85,13 +86,29 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
         timing_started = time.perf_counter()
         compat.set_dtype_policy(training["precision"])
         try:
-            with backend.device(case.device):
+            # a replicated trainer's step runs on its own replicas; the rest on the case's device
+            single = training.get("replicas", 1) == 1
+            with backend.device(case.device) if single else contextlib.nullcontext():
                 _time_steps(case, trainer, dataset, batch, record, benchmarks)
         finally:
             compat.set_dtype_policy("float32")
         record["case_seconds"] += time.perf_counter() - timing_started
 
     return time_steps
+
+
+@contextlib.contextmanager
+def _placement(backend, device: str, replicas: int):
+    """Where the case's model lives: one device, or mirrored over ``replicas`` (TensorFlow only;
+    ``backends.unsupported`` turns other backends away first). Yields the trainer class to use."""
+    if replicas > 1:
+        from bench.measure.distributed import replicated
+
+        with replicated(device, replicas) as trainer:
+            yield trainer
+        return
+    with backend.device(device):
+        yield backend.Trainer
 
 
 def _evaluate(trainer, dataset: Dataset, record: dict, case) -> None:

@@ -20,8 +20,15 @@ MOMENTUM = Param(float, 0.99, in_unit_interval, help="moving-average decay (Kera
 
 
 def build(freeze_stats_after: int = 0, implementation: str = "keras", renorm: bool = False,
-          renorm_rmax: float = 3.0, renorm_dmax: float = 5.0, renorm_momentum: float = 0.99, **options):
+          renorm_rmax: float = 3.0, renorm_dmax: float = 5.0, renorm_momentum: float = 0.99,
+          synchronized: bool = False, **options):
     import keras
+
+    if synchronized:
+        if implementation != "keras" or freeze_stats_after:
+            raise ValueError("synchronized is keras.layers.BatchNormalization's option only (not the reference "
+                             "BN or frozen statistics)")
+        options["synchronized"] = True
 
     if renorm:
         if implementation == "reference":
@@ -62,6 +69,9 @@ KIND = register(NormalizerKind(
                                          "and stops updating them (0: never)"),
         "implementation": Param(str, "keras", choices=("keras", "reference"),
                                 help="keras.layers.BatchNormalization, or this project's reference BN"),
+        "synchronized": Param(bool, False,
+                              help="with replicas: statistics over the global batch (all replicas), not each "
+                                   "replica's slice (Keras's synchronized BN, PyTorch's SyncBatchNorm)"),
         **RENORM,
     },
     "keras.layers.BatchNormalization: batch statistics in training, moving averages in inference",

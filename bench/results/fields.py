@@ -88,6 +88,11 @@ FIELDS: dict[str, Field] = {
     "step_compiler": text("how the timed and trained steps ran: tf.function, jax.jit, or torch eager"),
     "seed": integer("seed for weights and shuffling"),
     "batch_size": integer("training batch size", unit="examples"),
+    "replicas": integer("data-parallel replicas the case trained on (1: one device)"),
+    "per_device_batch": integer("examples each replica's BatchNorm saw per step: batch_size / replicas",
+                                unit="examples"),
+    "synchronized": boolean("BatchNorm only: statistics over the global batch across replicas (synchronized BN); "
+                            "null for other normalizers"),
     "eval_batch_size": integer("test batch size (for training=True, the examples that share batch statistics)",
                                unit="examples"),
     "epsilon": number("normalizer epsilon; null where the kind has none"),

@@ -42,7 +42,10 @@ def new_record(case, run_id: str) -> dict[str, Any]:
         record.update(precision=training["dtype"], shape=training["shape"], jit_compile=training["jit_compile"],
                       mode=training["mode"], **{"pass": training["pass"]})
         return record
+    replicas = training.get("replicas", 1)
     record.update(
+        replicas=replicas, per_device_batch=training["batch_size"] // replicas,
+        synchronized=options.get("synchronized"),
         eval_batch_size=training["eval_batch_size"] or training["batch_size"],
         learning_rate=effective_learning_rate(
             training["learning_rate"], training["batch_size"], training["lr_scaling"],

@@ -116,7 +116,9 @@ BACKEND = Param(str, "tensorflow", choices=BACKENDS,
                 help="the Keras backend the case runs on; one not installed gives skipped records")
 # Settings added after record schema 2, with the value every earlier run used: a case's config_hash
 # includes them only when they differ from it, so earlier runs still pair in ``normbench compare``.
-ADDED_SETTINGS = {"backend": "tensorflow"}
+ADDED_SETTINGS = {"backend": "tensorflow", "replicas": 1}
+# Normalizer options added after record schema 2, likewise left out of the hash at their default.
+ADDED_NORMALIZER_OPTIONS = {"synchronized": False}
 # trainable: BN learns gamma/beta and re-estimates statistics on the new data (training mode).
 # frozen: layer.trainable = False, which in Keras also means inference mode (the article's advice).
 # frozen_training_mode: gamma/beta excluded from the update, but BN still normalizes with batch
@@ -126,7 +128,11 @@ FINE_TUNE_BN = ("trainable", "frozen", "frozen_training_mode")
 TRAINING: Mapping[str, Param] = {
     "backend": BACKEND,
     "epochs": Param(int, 3, at_least(1)),
-    "batch_size": Param(int, 32, at_least(1)),
+    "batch_size": Param(int, 32, at_least(1), help="the global batch: with replicas, split evenly over them"),
+    "replicas": Param(int, 1, at_least(1),
+                      help="data-parallel replicas (tf.distribute.MirroredStrategy; logical CPU devices on a CPU "
+                           "machine, up to 8, or that many GPUs): batch_size is the global batch, each replica "
+                           "trains on batch_size / replicas examples. TensorFlow backend only"),
     "optimizer": Param(str, "sgd", choices=("sgd", "adam")),
     "learning_rate": Param(float, 0.05, positive),
     "sgd_momentum": Param(float, 0.9, in_unit_interval, help="the optimizer's momentum, not BN's"),

@@ -49,8 +49,8 @@ class Case:
         """Identifies the experiment, not its name: every resolved option, seed and device (the
         case_id holds only the grid values, so a changed ``epochs`` keeps the same case_id)."""
         data = {LEGACY_NAMES.get(k, k): v for k, v in self.to_dict().items() if k != "case_id"}
-        data["training"] = {k: v for k, v in data["training"].items()
-                            if not (k in catalog.ADDED_SETTINGS and catalog.ADDED_SETTINGS[k] == v)}
+        data["training"] = _without_defaults(data["training"], catalog.ADDED_SETTINGS)
+        data["normalizer_options"] = _without_defaults(data["normalizer_options"], catalog.ADDED_NORMALIZER_OPTIONS)
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -65,6 +65,11 @@ class Case:
         (run.json's ``extra_cases`` of an older run)."""
         renamed = {NEW_NAMES.get(k, k): v for k, v in data.items()}
         return cls(**{**renamed, "not_applicable": tuple(renamed["not_applicable"])})
+
+
+def _without_defaults(options: dict, added: dict) -> dict:
+    """``options`` without the settings added later that still hold the value every earlier run used."""
+    return {k: v for k, v in options.items() if not (k in added and added[k] == v)}
 
 
 # Fields renamed after runs were stored: the config hash keeps the old names, so a case's hash (and

@@ -129,7 +129,7 @@ def _renamed_keys(document: Mapping, source: str, note: bool) -> Mapping:
             raise FieldError(key, f"is the old name of {new!r}; give only {new!r}")
         if note:
             warnings.warn(DeprecatedKey(f"{source}: {key!r} is now called {new!r} "
-                                        f"(write '{new}: {document[key]}'); it still loads"), stacklevel=2)
+                                        f"(write '{new}: {_short(document[key])}'); it still loads"), stacklevel=2)
         document[new] = document.pop(key)
     return document
 
@@ -172,6 +172,7 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
                                                                  for m in models.values()]))
         _check_heads_fit(models)
         _check_batches_fit(training, grid, dataset)
+        _check_batches_split(training, grid)
     seeds = tuple(Param(list, [0], item=int).parse(document.get("seeds", [0]), "seeds"))
     if len(set(seeds)) != len(seeds):
         raise FieldError("seeds", f"must not repeat a seed, got {list(seeds)}")
@@ -457,6 +458,17 @@ def _check_groups_fit(normalizers, grid: Mapping[str, list], widths_options: lis
                 if bad:
                     raise FieldError(where, f"{groups} groups do not divide the model's width {bad[0]} "
                                             f"(widths {widths})")
+
+
+def _check_batches_split(training: Mapping, grid: Mapping[str, list]) -> None:
+    """With replicas, each replica trains on an equal slice of the global batch."""
+    batches = grid.get("batch_size", [training["batch_size"]])
+    for replicas in grid.get("replicas", [training["replicas"]]):
+        for batch in batches:
+            if batch % replicas:
+                where = "grid.batch_size" if "batch_size" in grid else "training.batch_size"
+                raise FieldError(where, f"{batch} does not split evenly over {replicas} replicas (batch_size "
+                                        f"is the global batch: a multiple of every replicas value)")
 
 
 def _check_batches_fit(training: Mapping, grid: Mapping[str, list], dataset: Component) -> None:

@@ -74,9 +74,16 @@ TENSORFLOW_ONLY = {
 
 def unsupported(case, backend: str) -> str | None:
     """Why ``case`` cannot be measured on ``backend`` (a skipped record says so), or None."""
+    options, settings = case.normalizer_options, case.settings
+    if settings.get("replicas", 1) > 1:
+        if backend != "tensorflow":
+            return (f"replicas run on TensorFlow's MirroredStrategy; backend {backend!r} has no data-parallel "
+                    f"trainer here")
+        for field, what in TENSORFLOW_ONLY.items():
+            if settings.get(field):
+                return f"{what} is not measured with replicas > 1"
     if backend == "tensorflow":
         return None
-    options, settings = case.normalizer_options, case.settings
     reason = NORMALIZERS[case.normalizer_kind].unsupported(options, backend)
     if reason:
         return reason
