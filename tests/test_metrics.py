@@ -53,3 +53,12 @@ def test_statistics_gaps_against_literal_numbers():
 def test_statistics_gaps_skips_constant_channels():
     assert metrics.statistics_gaps([5.0, 1.0], [1.0, 1.0], [0.0, 1.0], [0.0, 1.0]) == (0.0, 1.0)
     assert all(math.isnan(v) for v in metrics.statistics_gaps([1.0], [1.0], [1.0], [0.0]))
+
+
+def test_chance_accuracy_is_the_most_frequent_labels_share():
+    from bench.core.metrics import chance_accuracy
+
+    assert chance_accuracy([0, 0, 1, 2]) == 0.5
+    assert chance_accuracy([3, 3, 3]) == 1.0
+    with pytest.raises(ValueError):
+        chance_accuracy([])

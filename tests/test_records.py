@@ -43,3 +43,23 @@ def test_docs_document_every_suite_option():
     sections = [catalog.TRAINING, catalog.TIMING, catalog.LAYER_BENCH, VERDICT_OPTIONS, *catalog.DATASETS.values(),
                 *catalog.MODELS.values(), *(kind.options for kind in catalog.NORMALIZERS.values())]
     assert sorted({o for section in sections for o in section if f"`{o}`" not in page}) == []
+
+
+def test_records_written_before_the_renames_load_render_and_compare_with_new_ones():
+    """Schema 2 said ``kind`` and ``suite_kind``; they load under their new names, and a schema-2 run
+    pairs case by case with a schema-3 run of the same experiments."""
+    from bench.analysis.compare import compare
+    from bench.analysis.frame import records_frame
+
+    old = {"schema_version": 2, "case_id": "s/batch/default/seed=0/cpu", "config_hash": "ee3048f86b11ea6d",
+           "suite": "s", "normalizer": "batch", "kind": "batch", "suite_kind": "model", "status": "ok",
+           "seed": 0, "device": "cpu", "axes": {}, "not_applicable": [], "test_accuracy": 0.9,
+           "train_samples_per_sec": 100.0}
+    upgraded = upgrade(old)
+    assert (upgraded["normalizer_kind"], upgraded["workload"]) == ("batch", "model") and "kind" not in upgraded
+    new = {**upgraded, "test_accuracy": 0.85, "train_samples_per_sec": 120.0}
+    frame = records_frame([old])
+    assert frame.loc[0, "normalizer_kind"] == "batch" and frame.loc[0, "workload"] == "model"
+    table = compare([old], [new])
+    assert len(table) == 1 and round(table.loc[0, "test_accuracy_change"], 6) == -0.05
+    assert round(table.loc[0, "train_samples_per_sec_change"], 6) == 0.2

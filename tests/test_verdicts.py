@@ -80,3 +80,34 @@ def test_seed_to_seed_noise_widens_a_rounds_interval_that_is_too_narrow():
               for r in records}
     speed = [v for v in setting_verdicts(records_frame(records), rounds) if v.kind == "throughput"][0]
     assert speed.decision.outcome == "open" and speed.decision.samples == "seeds"
+
+
+def test_a_setting_where_everything_failed_is_its_own_decided_outcome_never_a_tie():
+    """All diverged, or all at chance (the test set's majority class), is an answer: "all failed
+    here", counted as decided; one candidate that learned makes it an ordinary comparison again."""
+    from bench.analysis.sentences import best_sentences
+    from bench.analysis.verdicts import headline
+
+    def failed(normalizer, seed, acc, status):
+        return {**record(normalizer, 8, seed, acc, 100.0), "status": status, "chance_accuracy": 0.1}
+
+    diverged = [failed(n, s, 0.098, "nan") for n in ("batch", "layer") for s in range(3)]
+    chance = [failed(n, s, 0.105 + 0.001 * s, "ok") for n in ("batch", "layer") for s in range(3)]
+    for records in (diverged, chance, diverged[:3] + chance[3:]):
+        (verdict,) = [v for v in setting_verdicts(records_frame(records)) if v.kind == "accuracy"]
+        assert verdict.verdict_text() == "all failed here (every case diverged or sits at chance)"
+        assert verdict.decided and headline([verdict]) == [verdict]
+    assert "1 where every candidate failed" in best_sentences([verdict], {"accuracy_field": "test_accuracy"})[0]
+    learned = chance[:3] + [failed("layer", s, 0.9, "ok") for s in range(3)]
+    (verdict,) = [v for v in setting_verdicts(records_frame(learned)) if v.kind == "accuracy"]
+    assert verdict.verdict_text() == "clear" and verdict.best == "layer"
+
+
+def test_a_suite_without_grid_axes_names_its_one_setting():
+    from bench.analysis.sentences import best_sentences
+
+    records = [{**record(n, 8, s, acc, 100.0), "axes": {}} for n, accs in (("a", (0.5, 0.7)), ("b", (0.6, 0.6)))
+               for s, acc in enumerate(accs)]
+    (verdict,) = [v for v in setting_verdicts(records_frame(records)) if v.kind == "accuracy"]
+    sentences = best_sentences([verdict], {"accuracy_field": "test_accuracy"})
+    assert "Not settled by these seeds: the one setting (no grid axes)." in sentences[-1]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from bench.analysis.stats import Decision, Difference, decide, difference, log_ratio
+from bench.analysis.stats import DECIDED, Decision, Difference, decide, difference, log_ratio
 from bench.results.fields import FIELDS, label
 
 Rounds = dict  # (case_id, phase) -> seconds of each timed round
@@ -37,7 +37,7 @@ class Verdict:
 
     @property
     def decided(self) -> bool:
-        return self.decision.outcome in ("winner", "tie")
+        return self.decision.outcome in DECIDED
 
     def verdict_text(self) -> str:
         if self.runner_up is None:
@@ -61,6 +61,25 @@ class Verdict:
         return f"{self.best} ({value})"
 
 
+CHANCE_SLACK = 0.02  # within 2 points of always guessing the most frequent class counts as chance
+
+
+def all_failed(group: pd.DataFrame, field: str) -> bool:
+    """Whether every case at this setting failed to learn: diverged (status nan), or its ``field``
+    within CHANCE_SLACK of the test set's chance accuracy (records from before chance_accuracy was
+    recorded are judged by divergence alone). Such a setting has an answer ("all failed here"),
+    never a tie."""
+    if group.empty:
+        return False
+    diverged = group["status"] == "nan"
+    at_chance = group[field] <= group["chance_accuracy"] + CHANCE_SLACK  # NaN compares False
+    return bool((diverged | at_chance).all())
+
+
+def _judged(diff: Difference, margin: float, failed: bool) -> Decision:
+    return Decision("all failed") if failed else decide(diff, margin)
+
+
 def best_against_runner_up(kind: str, setting: dict, group: pd.DataFrame, options: dict,
                            rounds: Rounds) -> list[Verdict]:
     """The best candidate's ``accuracy_field`` against the runner-up's, seed-paired; "best" follows
@@ -76,7 +95,8 @@ def best_against_runner_up(kind: str, setting: dict, group: pd.DataFrame, option
     if len(ranked) == 1:
         return [Verdict(setting, kind, best, _mean(by_candidate[best]), None, None, Decision("winner"), margin)]
     diff = difference(by_candidate[best], by_candidate[ranked[1]])
-    return [Verdict(setting, kind, best, _mean(by_candidate[best]), ranked[1], diff, decide(diff, margin), margin)]
+    return [Verdict(setting, kind, best, _mean(by_candidate[best]), ranked[1], diff,
+                    _judged(diff, margin, all_failed(group, field)), margin)]
 
 
 def against_baseline(kind: str, setting: dict, group: pd.DataFrame, options: dict,
@@ -84,19 +104,28 @@ def against_baseline(kind: str, setting: dict, group: pd.DataFrame, options: dic
     """Every other candidate's ``accuracy_field`` minus the baseline's (a label like ``batch`` also
     matches ``batch (momentum=0.9)``; ``options["baseline"]`` is the candidate label, already
     ``axis=value`` where an axis's values compete), seed-paired."""
-    baseline, field, margin = options["baseline"], options["accuracy_field"], options["accuracy"]
-    if not baseline:
-        return []
+    field = options["accuracy_field"]
     by_candidate = {name: _by_seed(sub, field) for name, sub in group.groupby("candidate")}
-    base = [name for name in by_candidate if name == baseline or name.startswith(f"{baseline} (")]
+    return _each_against_baseline(kind, setting, by_candidate, options["baseline"], options["accuracy"],
+                                  "difference", all_failed(group, field))
+
+
+def _each_against_baseline(kind: str, setting: dict, by_candidate: dict[str, dict[int, float]], baseline: str,
+                           margin: float, scale: str, failed: bool = False) -> list[Verdict]:
+    """Each candidate's seed values against the baseline candidate's, paired by seed; on the
+    "ratio" scale the values are logs and the margin a relative one."""
+    base = [name for name in by_candidate if baseline and (name == baseline or name.startswith(f"{baseline} ("))]
     if len(base) != 1 or not by_candidate[base[0]]:
         return []
+    tolerance = math.log1p(margin) if scale == "ratio" else margin
     found = []
     for name, seeds in by_candidate.items():
         if name == base[0] or not seeds:
             continue
         diff = difference(seeds, by_candidate[base[0]])
-        found.append(Verdict(setting, kind, name, _mean(seeds), base[0], diff, decide(diff, margin), margin))
+        value = math.exp(_mean(seeds)) if scale == "ratio" else _mean(seeds)
+        found.append(Verdict(setting, kind, name, value, base[0], diff, _judged(diff, tolerance, failed), margin,
+                             scale))
     return found
 
 
@@ -106,6 +135,7 @@ def against_field(kind: str, setting: dict, group: pd.DataFrame, options: dict, 
     field, versus, margin = options["accuracy_field"], options["versus_field"], options["accuracy"]
     if not versus:
         return []
+    failed = all_failed(group, field)
     found = []
     for name, sub in group.groupby("candidate"):
         mine, theirs = _by_seed(sub, field), _by_seed(sub, versus)
@@ -113,7 +143,7 @@ def against_field(kind: str, setting: dict, group: pd.DataFrame, options: dict, 
             continue
         diff = difference(mine, theirs)
         found.append(Verdict(setting, kind, f"{name}: {label(field)}", _mean(mine), label(versus), diff,
-                             decide(diff, margin), margin))
+                             _judged(diff, margin, failed), margin))
     return found
 
 
@@ -122,22 +152,9 @@ def speed_against_baseline(kind: str, setting: dict, group: pd.DataFrame, option
     """Every other candidate's training throughput over the baseline's, as a ratio, seed-paired on the
     log scale (each seed timed apart, so the pairs carry the machine's drift between them): what a
     candidate costs in speed, e.g. synchronized BatchNorm against per-device BatchNorm."""
-    baseline, margin = options["baseline"], options["throughput"]
-    if not baseline:
-        return []
     by_candidate = {name: {s: math.log(v) for s, v in _by_seed(sub, "train_samples_per_sec").items() if v > 0}
                     for name, sub in group.groupby("candidate")}
-    base = [name for name in by_candidate if name == baseline or name.startswith(f"{baseline} (")]
-    if len(base) != 1 or not by_candidate[base[0]]:
-        return []
-    found = []
-    for name, seeds in by_candidate.items():
-        if name == base[0] or not seeds:
-            continue
-        diff = difference(seeds, by_candidate[base[0]])
-        found.append(Verdict(setting, kind, name, math.exp(_mean(seeds)), base[0], diff,
-                             decide(diff, math.log1p(margin)), margin, "ratio"))
-    return found
+    return _each_against_baseline(kind, setting, by_candidate, options["baseline"], options["throughput"], "ratio")
 
 
 def fastest_against_runner_up(kind: str, setting: dict, group: pd.DataFrame, options: dict,

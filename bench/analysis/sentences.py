@@ -27,8 +27,10 @@ def best_sentences(verdicts: list[Verdict], options: dict) -> list[str]:
     outcomes = Counter(v.decision.outcome for v in verdicts)
     ties = f"{outcomes['tie']} tie(s) within ±{verdicts[0].margin * 100:g} points"
     what = "Accuracy (inference mode)" if field == "test_accuracy" else f"Accuracy ({label(field)})"
+    failed = f", {outcomes['all failed']} where every candidate failed" if outcomes["all failed"] else ""
     sentences = [f"{what}, best against runner-up at {len(verdicts)} setting(s): "
-                 f"{outcomes['winner']} clear winner(s), {ties}, {outcomes['open'] + outcomes['one sample']} open."]
+                 f"{outcomes['winner']} clear winner(s), {ties}{failed}, "
+                 f"{outcomes['open'] + outcomes['one sample']} open."]
     winners = [v for v in verdicts if v.decision.outcome == "winner"]
     for best, _ in Counter(v.best for v in winners).most_common():
         won = [v for v in winners if v.best == best]
@@ -46,8 +48,7 @@ def open_sentence(open_: list[Verdict]) -> str:
     """Which settings stay open and how many seeds the observed spread says would settle them."""
     needed = [v.decision.needed for v in open_ if v.decision.needed]
     beyond = len(open_) - len(needed)
-    where = listed([setting_text(v.setting) for v in open_])
-    text = f"Not settled by these seeds: {where}. " if where else "Not settled by these seeds. "
+    text = f"Not settled by these seeds: {listed([setting_text(v.setting) for v in open_])}. "
     if needed:
         text += (f"From the observed spread, about {statistics.median(needed):.0f} seeds per candidate "
                  f"would settle half of them (range {min(needed)}-{max(needed)})")
@@ -69,12 +70,15 @@ def paired_sentences(verdicts: list[Verdict], options: dict) -> list[str]:
         parts = []
         for word, group in (("better", better), ("worse", worse)):
             if group:
-                leads = ", ".join(f"{setting_text(v.setting) or 'the one setting'} ({v.diff.mean:+.3f})"
+                leads = ", ".join(f"{setting_text(v.setting)} ({v.diff.mean:+.3f})"
                                   for v in group[:LISTED])
                 more = f" and {len(group) - LISTED} more" if len(group) > LISTED else ""
                 parts.append(f"clearly {word} at {len(group)} ({leads}{more})")
+        failed = sum(v.decision.outcome == "all failed" for v in mine)
         parts.append(f"tied at {ties}")
-        parts.append(f"open at {len(mine) - len(better) - len(worse) - ties}")
+        if failed:
+            parts.append(f"all failed at {failed}")
+        parts.append(f"open at {len(mine) - len(better) - len(worse) - ties - failed}")
         sentences.append(f"{name} against {mine[0].runner_up}, accuracy over {len(mine)} setting(s): "
                          + "; ".join(parts) + ".")
     return sentences
@@ -111,10 +115,15 @@ def relative_speed_sentences(verdicts: list[Verdict], options: dict) -> list[str
     return sentences
 
 
+ONE_SETTING = "the one setting (no grid axes)"
+
+
 def setting_text(setting: dict) -> str:
-    """``k=v, ...``; the device only when it is not the CPU (most runs have no GPU)."""
-    return ", ".join(f"{k}={_value(v)}" for k, v in setting.items()
+    """``k=v, ...``; the device only when it is not the CPU (most runs have no GPU); a suite without
+    grid axes has one setting, said so."""
+    text = ", ".join(f"{k}={_value(v)}" for k, v in setting.items()
                      if not (k == "device" and v == "cpu") and not pd.isna(v))
+    return text or ONE_SETTING
 
 
 def _value(value) -> str:

@@ -19,6 +19,7 @@ from scipy import stats
 
 MAX_SEEDS = 50  # beyond this a setting is "not settled by seeds": the effect is too small to chase
 MAX_ROUNDS = 5000
+DECIDED = ("winner", "tie", "all failed")  # outcomes that answer the question (all failed is an answer too)
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Difference:
 
 @dataclass(frozen=True)
 class Decision:
-    outcome: str  # "winner", "tie", "open" or "one sample"
+    outcome: str  # "winner", "tie", "all failed", "open" or "one sample"
     needed: int | None = None  # for "open": samples per candidate that would settle it
     samples: str = "seeds"  # what a sample is: seeds, or timed rounds
 
@@ -46,6 +47,8 @@ class Decision:
             return "clear"
         if self.outcome == "tie":
             return f"equivalent (within {margin})"
+        if self.outcome == "all failed":
+            return "all failed here (every case diverged or sits at chance)"
         if self.outcome == "one sample":
             return f"one {self.samples[:-1]}: no interval"
         if self.needed is None:

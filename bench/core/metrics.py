@@ -15,6 +15,15 @@ def accuracy(predicted: Sequence[int], expected: Sequence[int]) -> float:
     return float(np.mean(predicted == expected))
 
 
+def chance_accuracy(labels: Sequence[int]) -> float:
+    """The accuracy of always predicting the most frequent label: what a model that learned nothing
+    (or diverged and predicts one class) scores."""
+    labels = np.asarray(labels)
+    if labels.size == 0:
+        raise ValueError("no labels")
+    return float(np.bincount(labels.astype(np.int64)).max() / labels.size)
+
+
 def nan_rate(losses: Sequence[float]) -> float:
     """The fraction of training steps whose loss is NaN or infinite."""
     losses = np.asarray(losses, dtype=np.float64)

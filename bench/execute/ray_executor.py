@@ -31,6 +31,7 @@ from typing import Any
 
 from bench.core.errors import NormbenchError
 from bench.execute import ray_cluster
+from bench.measure import backends
 from bench.execute.contract import MAX_CASES_PER_WORKER, START_TIMEOUT, Execution, Finished
 from bench.results.records import new_record, now
 from bench.suite import Case
@@ -305,6 +306,9 @@ class RayExecutor:
         cpus = cpus or self.slot_cpus
         strategy = NodeAffinitySchedulingStrategy(node_id, soft=True) if node_id else "SPREAD"
         resources = {"num_cpus": 0, "num_gpus": 1} if device == "gpu" else {"num_cpus": cpus}
+        wanted = os.environ.get(backends.REPLICA_DEVICES)  # the driver's ask, for cases with replicas
+        if wanted:
+            resources["runtime_env"] = {"env_vars": {backends.REPLICA_DEVICES: wanted}}
         actor = self.actor_class.options(scheduling_strategy=strategy, max_restarts=0, **resources).remote(
             self.run_id, self._threads(cpus), cpus, self.keras_backend)
         slot = _Slot(device=device, actor=actor, cpus=cpus, node_id=node_id)

@@ -10,6 +10,7 @@ refuses writes stop the run cleanly (state ``interrupted``, workers stopped); ``
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
 import sys
@@ -115,6 +116,7 @@ class _Driver:
     def run(self, cases: list[Case], n_suites: int, execution: Execution) -> None:
         done = self.store.finished_case_ids()
         todo = [case for case in cases if case.case_id not in done]
+        _ask_for_replica_devices(todo)
         self.say(f"run {self.store.run_id}: {len(cases)} cases in {n_suites} suite(s)"
                  + (f", {len(cases) - len(todo)} already recorded" if len(todo) < len(cases) else ""))
         names = [name for name in catalog.BACKENDS if any(backend_of(case) == name for case in todo)]
@@ -206,6 +208,17 @@ def _executor(execution: Execution, run_id: str, stream, keras_backends: list[st
     from bench.execute.serial import SerialExecutor
 
     return SerialExecutor(run_id, execution.threads, keras_backends, log_path)
+
+
+def _ask_for_replica_devices(cases: list[Case]) -> None:
+    """Workers started from now on make as many logical CPU devices as the most replicas a CPU case
+    here asks for (none when no case does: they cost a little tracing time)."""
+    most = max((case.settings.get("replicas", 1) for case in cases
+                if case.workload == "model" and case.device == "cpu"), default=1)
+    if most > 1:
+        os.environ[backends.REPLICA_DEVICES] = str(most)
+    else:
+        os.environ.pop(backends.REPLICA_DEVICES, None)
 
 
 def backend_of(case: Case) -> str:

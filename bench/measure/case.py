@@ -115,6 +115,7 @@ def _evaluate(trainer, dataset: Dataset, record: dict, case) -> None:
     """Inference mode, then PreciseBN (restores the moving averages), then training mode last: it
     moves the moving averages."""
     eval_batch = record["eval_batch_size"]
+    record["chance_accuracy"] = metrics.chance_accuracy(dataset.y_test)
     record["test_accuracy"] = metrics.accuracy(trainer.predict(dataset.x_test, eval_batch, False),
                                                dataset.y_test)
     samples = case.settings["precise_bn_samples"]

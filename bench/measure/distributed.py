@@ -6,7 +6,8 @@ across replicas by the Keras optimizer (each replica's loss is divided by the re
 step follows the global batch's mean loss). A BatchNorm computes its statistics on its replica's
 slice, unless it is ``synchronized`` (statistics over the global batch, all-reduced every step).
 On a CPU machine the replicas are logical CPU devices (``configure_logical_devices``, called when
-a TensorFlow worker starts); on a GPU machine they are GPUs. Evaluation and timing reuse the single-
+a TensorFlow worker starts in a run that has such cases: the driver sets
+``NORMBENCH_REPLICA_DEVICES``); on a GPU machine they are GPUs. Evaluation and timing reuse the single-
 device code paths: prediction runs outside the replicas on the mirrored weights, the timed train
 step is the replicated one (its cost includes synchronization).
 """
@@ -22,12 +23,12 @@ from bench.core.errors import ImplementationUnavailable
 from bench.measure import compat
 from bench.measure.training import Trainer
 
-LOGICAL_CPUS = 8  # logical CPU devices a TensorFlow worker splits its CPU into (the most replicas there)
 
-
-def configure_logical_devices(count: int = LOGICAL_CPUS) -> None:
+def configure_logical_devices(count: int) -> None:
     """Split the CPU into ``count`` logical devices (before TensorFlow's runtime starts; later it
-    cannot). Work placed on ``/CPU:0`` runs as before: the devices share the process's thread pools."""
+    cannot). They share the process's thread pools; only runs with replicas ask for them, because
+    a model traced with several devices present costs a little more to build (measured here:
+    about 0.1-0.3 s more per case)."""
     cpus = tf.config.list_physical_devices("CPU")
     if not cpus or len(tf.config.get_logical_device_configuration(cpus[0]) or []) >= count:
         return
@@ -44,7 +45,8 @@ def replica_devices(device: str, replicas: int) -> list[str]:
     found = [d.name for d in tf.config.list_logical_devices(kind)]
     if len(found) < replicas:
         where = ("GPUs" if kind == "GPU" else
-                 f"logical CPU devices (a TensorFlow worker makes {LOGICAL_CPUS})")
+                 "logical CPU devices (a worker makes as many as NORMBENCH_REPLICA_DEVICES says when it "
+                 "starts: set it on the nodes of a cluster of your own)")
         raise ImplementationUnavailable(f"replicas={replicas} needs {replicas} {where}; this worker has {len(found)}")
     return found[:replicas]
 

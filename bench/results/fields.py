@@ -116,6 +116,9 @@ FIELDS: dict[str, Field] = {
                         "beyond the last training step); empty when none"),
     "test_accuracy": number("test accuracy in inference mode (training=False, moving averages)",
                             unit="fraction", better="higher", label="acc (inference)", shown=("summary", "cases", "compare")),
+    "chance_accuracy": number("the test set's most frequent class's share: the accuracy of always guessing it "
+                              "(a setting where every case is within 2 points of it, or diverged, has failed)",
+                              unit="fraction"),
     "test_accuracy_precise_bn": number("with precise_bn_samples: inference-mode test accuracy after "
                                        "PreciseBN recomputed BN's statistics (the moving averages are "
                                        "restored afterwards)", unit="fraction", better="higher", label="acc PreciseBN", shown=("summary",)),

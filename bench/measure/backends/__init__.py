@@ -23,6 +23,18 @@ from types import ModuleType
 from bench.normalizers import NORMALIZERS
 from bench.suite.catalog import BACKENDS
 
+# How many logical CPU devices a TensorFlow worker makes when it starts, for cases with replicas
+# (bench/measure/distributed.py): set by the driver when the run has such cases, read by the worker.
+REPLICA_DEVICES = "NORMBENCH_REPLICA_DEVICES"
+
+
+def replica_devices_wanted() -> int:
+    try:
+        return max(int(os.environ.get(REPLICA_DEVICES, "1")), 1)
+    except ValueError:
+        return 1
+
+
 MODULES = {"tensorflow": "tf_backend", "jax": "jax_backend", "torch": "torch_backend"}
 PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
 assert set(MODULES) == set(BACKENDS), "every catalog backend needs a module here"

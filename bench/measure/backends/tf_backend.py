@@ -20,9 +20,11 @@ def configure(threads: int | None) -> None:
     """``threads`` intra- and inter-op threads (None: every core), GPU memory growth (a worker on a
     shared node takes GPU memory as it needs it instead of all of it), and logical CPU devices for
     cases with replicas (bench/measure/distributed.py)."""
+    from bench.measure.backends import replica_devices_wanted
     from bench.measure.distributed import configure_logical_devices
 
-    configure_logical_devices()  # replicas on a CPU machine: logical devices exist from the start or never
+    if replica_devices_wanted() > 1:  # replicas on a CPU machine: logical devices exist from the start or never
+        configure_logical_devices(replica_devices_wanted())
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
