@@ -89,7 +89,7 @@ def render_report(runs: Sequence[RunData]) -> str:
     return env.get_template("report.html").render(
         runs=[_info_view(run.info) for run in runs], suites=suites, findings=answers,
         headline=(sum(f.headline_decided for f in answers), sum(f.headline_total for f in answers)),
-        counts=tables.status_counts(frame) if len(frame) else {},
+        counts=tables.status_counts(frame) if len(frame) else {}, summary=tables.run_summary(frame),
         record_header=record_header, record_rows=record_rows,
         problems=[p for run in runs for p in run.problems], comparison=comparison,
         implementation_header=implementation_header, implementation_rows=implementation_rows_,

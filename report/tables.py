@@ -37,13 +37,27 @@ def _aggregate(name: str, values: pd.Series) -> str:
     return fmt(values.mean())
 
 
+def run_summary(frame: pd.DataFrame) -> dict:
+    """What the header leads with: the cases that ran (trained to the end, diverged) and failed,
+    apart from those that could not run on this machine (skipped: no GPU, a backend not installed),
+    grouped by the reason, most common first."""
+    status = frame["status"].fillna("unknown")
+    skipped = frame[status == "skipped"]
+    reasons = skipped["error"].fillna("no reason recorded").value_counts()
+    return {"ran": int(status.isin(["ok", "nan"]).sum()), "ok": int((status == "ok").sum()),
+            "diverged": int((status == "nan").sum()), "failed": int((status == "failed").sum()),
+            "not_run": int(len(skipped)), "reasons": [(str(r), int(n)) for r, n in reasons.items()]}
+
+
 def status_counts(frame: pd.DataFrame) -> dict[str, int]:
     return {status: int(n) for status, n in frame["status"].fillna("unknown").value_counts().items()}
 
 
 def record_rows(frame: pd.DataFrame) -> tuple[list[str], list[list[str]]]:
-    """Every case, one column per record field shown in the case table."""
-    columns = shown_in("cases")
+    """Every case, one column per record field shown in the case table: its identity (the first two
+    such fields, case and status), then the measurements, then the other text (the error last)."""
+    shown = shown_in("cases")
+    columns = shown[:2] + sorted(shown[2:], key=lambda name: FIELDS[name].type == "text")
     header = [FIELDS[name].title for name in columns]
     rows = [[fmt(row[column]) for column in columns] for _, row in frame.iterrows()]
     return header, rows

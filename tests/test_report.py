@@ -216,3 +216,23 @@ def test_many_unreadable_lines_do_not_push_the_findings_off_the_first_screen():
     shown = html[:html.index("<details>")]
     assert "500 record line(s) could not be read" in shown and shown.count("skipped a broken line") == 3
     assert "the other 497" in html and html.count("skipped a broken line") == 500
+
+
+def test_the_header_leads_with_what_ran_and_keeps_what_could_not_run_apart():
+    """Cases this machine cannot run (no GPU, a backend not installed) are "not run here" with their
+    reasons, apart from failures; the first line says what ran and what it decided."""
+    from report.tables import run_summary
+
+    def rec(i, status, error=None):
+        return {"case_id": f"s/batch/default/seed={i}/cpu", "suite": "s", "normalizer": "batch", "seed": i,
+                "device": "cpu", "status": status, "error": error, "axes": {}, "not_applicable": []}
+
+    records = ([rec(i, "ok") for i in range(3)] + [rec(3, "nan"), rec(4, "failed", "worker killed")]
+               + [rec(i, "skipped", "no GPU visible") for i in range(5, 9)] + [rec(9, "skipped", "torch missing")])
+    summary = run_summary(records_frame(records))
+    assert (summary["ran"], summary["ok"], summary["diverged"], summary["failed"]) == (4, 3, 1, 1)
+    assert summary["not_run"] == 5 and summary["reasons"] == [("no GPU visible", 4), ("torch missing", 1)]
+    html = render_report([RunData({"run_id": "h", "suites": [{"name": "s"}]}, records, [])])
+    lead = html.split('<p class="lead">', 1)[1].split("</p>", 1)[0]
+    assert "Ran <b>4</b> case(s): 3 trained to the end, 1\ndiverged" in lead and "<b>1</b> failed" in lead
+    assert "Not run here: 5 case(s)" in html and "<li>4: no GPU visible</li>" in html
