@@ -71,8 +71,8 @@ register_headline(HeadlineKind(
     ("candidate (samples/s)", "speed ratio [95% interval]"), comparisons.speed_against_baseline,
     sentences.relative_speed_sentences, lambda options: "train_samples_per_sec", requires=("baseline",)))
 register_headline(HeadlineKind(
-    "throughput", "fastest training against the runner-up, per setting", ("fastest (samples/s)", "speed-up [95% interval]"),
-    comparisons.fastest_against_runner_up, sentences.speed_sentences, lambda options: "train_samples_per_sec"))
+    "throughput", "fastest training against the runner-up, per setting",
+    ("fastest (samples/s)", "speed-up [95% interval]"), comparisons.fastest_against_runner_up, sentences.speed_sentences, lambda options: "train_samples_per_sec"))
 
 
 def _registered(value: str) -> str | None:
