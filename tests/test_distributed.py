@@ -144,3 +144,12 @@ def test_replicated_cases_train_and_record_their_per_device_batch(tmp_path, writ
     one, one_sync = records[("batch", 1)], records[("batch_sync", 1)]
     assert one["test_accuracy"] == one_sync["test_accuracy"]
     assert one["final_loss"] == pytest.approx(one_sync["final_loss"], rel=1e-5)
+
+
+def test_synchronized_bn_elsewhere_than_tensorflow_is_skipped_with_the_reason(write_suite):
+    from bench.measure import backends
+
+    case = next(c for c in expand(load_suite(write_suite(SUITE)))
+                if c.normalizer == "batch_sync" and c.settings["replicas"] == 1)
+    assert "TensorFlow-only" in backends.unsupported(case, "jax")
+    assert backends.unsupported(case, "tensorflow") is None

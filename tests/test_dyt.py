@@ -212,7 +212,7 @@ def test_a_dyt_case_trains_on_digits_end_to_end(write_suite):
     benchmarks = []
     record = run_case(case, "t", {}, benchmarks)
     assert record["status"] == "ok", record["error"]
-    assert record["normalizer_kind"] == "dyt" and record["test_accuracy"] > 0.1  # ten classes: chance is 0.1
+    assert record["normalizer_kind"] == "dyt" and record["test_accuracy"] > record["chance_accuracy"] + 0.3  # well above always guessing one class
     assert record["nan_rate"] == 0.0 and record["weights_finite"] is True
     # no statistics: the same output whatever the batch, and in either mode
     assert record["test_accuracy_training_mode"] == record["test_accuracy"]

@@ -76,3 +76,27 @@ def test_an_unknown_kind_names_the_known_ones(write_suite):
 
     with pytest.raises(SuiteError, match=r"normalizers.x.kind: unknown normalizer 'nope' \(known: .*rms"):
         load_suite(write_suite("name: s\nnormalizers: {x: {kind: nope}}\n"))
+
+
+def test_a_kind_that_takes_the_users_options_is_told_by_its_registry_entry(write_suite):
+    """open_options, not the name 'factory', lets a kind take any key and own the grid axes nothing
+    else owns."""
+    from bench.suite import expand, load_suite
+
+    register(NormalizerKind("scratch_open", {"factory": Param(str)}, "a test kind", lambda **o: None,
+                            open_options=True))
+    try:
+        suite = load_suite(write_suite("name: s\nnormalizers:\n  mine: {kind: scratch_open, factory: "
+                                       "'tests.test_normalizers:scratch_layer'}\n  layer: {}\n"
+                                       "grid: {gain: [1, 3]}\ndevices: [cpu]\n"))
+        cases = expand(suite)
+        mine = [c for c in cases if c.normalizer == "mine"]
+        assert sorted(c.normalizer_options["gain"] for c in mine) == [1, 3]
+        assert all("gain" in c.not_applicable for c in cases if c.normalizer == "layer")
+    finally:
+        unregister("scratch_open")
+
+
+def scratch_layer(gain: float = 1.0):
+    """A user's layer factory for the test above (never called: only its signature is checked)."""
+    raise AssertionError("not built in this test")

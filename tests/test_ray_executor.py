@@ -1,4 +1,4 @@
-"""The Ray backend on real local clusters (no mocks of Ray), all inside a loopback-only namespace."""
+"""The Ray executor on real local clusters (no mocks of Ray), all inside a loopback-only namespace."""
 
 import json
 import os

@@ -77,7 +77,7 @@ def test_gradients_match(pair):
 
 def test_reference_kind_is_in_the_catalog():
     assert set(catalog.NORMALIZERS["reference_batch"].options) == set(catalog.NORMALIZERS["batch"].options) - {
-        "freeze_stats_after", "implementation"}
+        "freeze_stats_after", "implementation", "synchronized"}
 
 
 @pytest.mark.parametrize("shape, rmax, dmax", [((16, 5, 5, 4), 3.0, 5.0), ((4, 6), 1.5, 0.5), ((2, 3, 3, 4), 1.1, 0.1)])

@@ -111,3 +111,13 @@ def test_a_suite_without_grid_axes_names_its_one_setting():
     (verdict,) = [v for v in setting_verdicts(records_frame(records)) if v.kind == "accuracy"]
     sentences = best_sentences([verdict], {"accuracy_field": "test_accuracy"})
     assert "Not settled by these seeds: the one setting (no grid axes)." in sentences[-1]
+
+
+def test_one_field_at_chance_and_the_other_not_is_an_answer_not_a_failure():
+    """The momentum trap: inference mode at chance, training mode fine. Comparing the two fields of
+    the same cases is then a clear result, not "all failed here"."""
+    records = [{**record("batch", 8, s, 0.10, 100.0), "chance_accuracy": 0.1,
+                "test_accuracy_training_mode": 0.90 + 0.01 * s} for s in range(3)]
+    options = {"accuracy_field": "test_accuracy", "versus_field": "test_accuracy_training_mode"}
+    (verdict,) = [v for v in setting_verdicts(records_frame(records), options=options) if v.kind == "versus_field"]
+    assert verdict.verdict_text() == "clear" and verdict.diff.mean < -0.7

@@ -135,7 +135,7 @@ def against_field(kind: str, setting: dict, group: pd.DataFrame, options: dict, 
     field, versus, margin = options["accuracy_field"], options["versus_field"], options["accuracy"]
     if not versus:
         return []
-    failed = all_failed(group, field)
+    failed = all_failed(group, field) and all_failed(group, versus)  # one of two at chance is an answer
     found = []
     for name, sub in group.groupby("candidate"):
         mine, theirs = _by_seed(sub, field), _by_seed(sub, versus)

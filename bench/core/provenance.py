@@ -1,5 +1,6 @@
 """What a record needs to be trusted later: machine, software versions, commit. No TensorFlow here;
-the framework's own versions and devices come from :func:`bench.measure.environment.framework`."""
+the framework's own versions and devices come from each Keras backend's ``framework()``
+(:mod:`bench.measure.backends`)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""What a worker process does with a case, whichever backend started it (serial pipe or Ray actor).
+"""What a worker process does with a case, whichever executor started it (serial pipe or Ray actor).
 
 A case runs in two phases: **quality** (train, evaluate, NaN incidence, statistics) and **timing**
 (train/predict step or layer timing, the copy kernel). The serial worker runs them back to back;
-the Ray backend runs quality side by side with other cases and gives each timing phase its node
+the Ray executor runs quality side by side with other cases and gives each timing phase its node
 alone. A layer case is all timing. Any exception becomes a ``failed`` record: a failure is a result.
 """
 

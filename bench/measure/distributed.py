@@ -45,8 +45,8 @@ def replica_devices(device: str, replicas: int) -> list[str]:
     found = [d.name for d in tf.config.list_logical_devices(kind)]
     if len(found) < replicas:
         where = ("GPUs" if kind == "GPU" else
-                 "logical CPU devices (a worker makes as many as NORMBENCH_REPLICA_DEVICES says when it "
-                 "starts: set it on the nodes of a cluster of your own)")
+                 "logical CPU devices (a worker makes as many as NORMBENCH_REPLICA_DEVICES, which the "
+                 "driver sets for runs with replicas, says when it starts)")
         raise ImplementationUnavailable(f"replicas={replicas} needs {replicas} {where}; this worker has {len(found)}")
     return found[:replicas]
 

@@ -1,4 +1,4 @@
-"""Time one normalization layer alone (a ``kind: layer`` suite case) and place it on the roofline.
+"""Time one normalization layer alone (a ``workload: layer`` suite case) and place it on the roofline.
 
 The layer gets a random activation tensor of the case's shape and dtype; the timed function (the
 backend's ``layer_function``: a ``tf.function``, a JAX function, or PyTorch eager code; compiled

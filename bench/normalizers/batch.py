@@ -52,6 +52,8 @@ def build(freeze_stats_after: int = 0, implementation: str = "keras", renorm: bo
 
 
 def unsupported(options: dict, backend: str) -> str | None:
+    if options.get("synchronized"):
+        return f"synchronized BatchNorm is Keras's TensorFlow-only option; backend {backend!r} cannot run it"
     if options.get("freeze_stats_after"):
         return f"freeze_stats_after is a TensorFlow layer; backend {backend!r} cannot run it"
     return tensorflow_implementation(options, backend)

@@ -1,8 +1,7 @@
 """The one result-record schema: every case, whatever happened to it, becomes one of these.
 
-A record is a flat JSON object. ``FIELDS`` lists every key in order with what it means, its type,
-unit and which direction is better; the README's field table, the report's frame, its verdicts and
-``normbench compare`` read them from here instead of keeping their own lists. Bump
+A record is a flat JSON object with every key of the field table (:mod:`bench.results.fields`),
+which says what each means, its type, unit and which direction is better. Bump
 ``SCHEMA_VERSION`` when a field changes meaning, and teach :func:`upgrade` to read the old version.
 """
 

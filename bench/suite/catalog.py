@@ -19,9 +19,15 @@ from bench.core.params import Param, at_least, fraction_open, in_unit_interval, 
 # The normalizer kinds a suite can name: one module each in bench/normalizers (the registry).
 NORMALIZERS = normalizer_registry.NORMALIZERS
 
-# Components whose options are the user's: besides the listed ones, any key is passed through to
-# the user's callable, and any grid axis nothing else owns applies to them.
+# Models whose options are the user's: besides the listed ones, any key is passed through to the
+# user's callable, and any grid axis nothing else owns applies to them. Normalizer kinds say the same
+# with their registry property ``open_options`` (see open_normalizer).
 OPEN_OPTIONS = {"factory"}
+
+
+def open_normalizer(kind: str) -> bool:
+    """Whether a normalizer kind takes the user's own options (its registry entry says so)."""
+    return NORMALIZERS[kind].open_options
 
 DATASETS: dict[str, Mapping[str, Param]] = {
     "digits": {
@@ -131,7 +137,7 @@ TRAINING: Mapping[str, Param] = {
     "batch_size": Param(int, 32, at_least(1), help="the global batch: with replicas, split evenly over them"),
     "replicas": Param(int, 1, at_least(1),
                       help="data-parallel replicas (tf.distribute.MirroredStrategy; logical CPU devices on a CPU "
-                           "machine, up to 8, or that many GPUs): batch_size is the global batch, each replica "
+                           "machine, or that many GPUs): batch_size is the global batch, each replica "
                            "trains on batch_size / replicas examples. TensorFlow backend only"),
     "optimizer": Param(str, "sgd", choices=("sgd", "adam")),
     "learning_rate": Param(float, 0.05, positive),

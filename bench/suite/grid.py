@@ -101,12 +101,14 @@ def _applies(axis: str, spec: NormalizerSpec, suite: Suite) -> bool:
     if suite.workload == "model" and (axis == "model" or axis in catalog.MODELS[suite.model.name]
                                   or axis in catalog.DATASETS[suite.dataset.name]):
         return True
-    return _user_axis_owner(axis, suite) in ("model", spec.kind)
+    owner = _user_axis_owner(axis, suite)
+    return owner == "model" or (owner == "normalizer" and catalog.open_normalizer(spec.kind))
 
 
 def _user_axis_owner(axis: str, suite: Suite) -> str | None:
-    """Who takes a grid axis that no catalog entry owns: the user's model factory when the suite has
-    one, else the user's normalizers (``factory`` kind); None when it is a catalog axis."""
+    """Who takes a grid axis that no catalog entry owns: the user's model factory ("model") when the
+    suite has one, else the normalizers whose kind takes the user's options ("normalizer"); None
+    when it is a catalog axis."""
     owned = axis in catalog.SETTINGS[suite.workload] or axis == "model" or any(
         axis in catalog.NORMALIZERS[spec.kind].options for spec in suite.normalizers)
     if suite.workload == "model":
@@ -115,7 +117,7 @@ def _user_axis_owner(axis: str, suite: Suite) -> str | None:
         return None
     if suite.workload == "model" and suite.model.name in catalog.OPEN_OPTIONS:
         return "model"
-    return "factory"
+    return "normalizer"
 
 
 def _case(suite: Suite, spec: NormalizerSpec, axes: dict, not_applicable: tuple, seed: int,
@@ -130,7 +132,8 @@ def _case(suite: Suite, spec: NormalizerSpec, axes: dict, not_applicable: tuple,
         suite=suite.name,
         normalizer=spec.label,
         normalizer_kind=spec.kind,
-        normalizer_options=overridden(spec.options, catalog.NORMALIZERS[spec.kind].options, spec.kind),
+        normalizer_options=overridden(spec.options, catalog.NORMALIZERS[spec.kind].options,
+                                      "normalizer" if catalog.open_normalizer(spec.kind) else ""),
         dataset=suite.dataset.name,
         dataset_options=overridden(suite.dataset.options, catalog.DATASETS.get(suite.dataset.name, {})),
         model=model.name,

@@ -345,7 +345,7 @@ def _normalizers(raw: Any, source: str = "") -> tuple[NormalizerSpec, ...]:
         if not isinstance(kind, str) or kind not in catalog.NORMALIZERS:
             raise FieldError(f"{where}.kind", f"unknown normalizer {_short(kind)} "
                                               f"(known: {', '.join(catalog.NORMALIZERS)})")
-        if kind in catalog.OPEN_OPTIONS:
+        if catalog.open_normalizer(kind):
             parsed = _user_options(catalog.NORMALIZERS[kind].options, options, where, source, "normalizer")
         else:
             parsed = parse_options(catalog.NORMALIZERS[kind].options, options, where)
@@ -407,7 +407,7 @@ def _axis_owners(axis: str, normalizers, kind: str, model: Component, dataset: C
         if option is not None and option not in owners:
             owners.append(option)
     if not owners and axis not in ("factory", "factory_path") and (
-            model.name in catalog.OPEN_OPTIONS or any(spec.kind in catalog.OPEN_OPTIONS for spec in normalizers)):
+            model.name in catalog.OPEN_OPTIONS or any(catalog.open_normalizer(spec.kind) for spec in normalizers)):
         owners.append(USER_VALUE)  # an option of the user's own model or normalizer
     return owners
 

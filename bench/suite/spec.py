@@ -39,6 +39,6 @@ class Suite:
     seeds: tuple[int, ...]
     devices: tuple[str, ...]
     timing: dict[str, Any]
-    verdicts: dict[str, Any]  # what the report compares and the margins of a tie (catalog.VERDICTS)
+    verdicts: dict[str, Any]  # what the report compares and the margins of a tie (bench.analysis.headlines.VERDICT_OPTIONS)
     quick: "Suite | None" = field(default=None, repr=False)
     workload: str = "model"  # "layer": a normalization layer timed alone; dataset and model are unused
