@@ -153,3 +153,27 @@ def test_synchronized_bn_elsewhere_than_tensorflow_is_skipped_with_the_reason(wr
                 if c.normalizer == "batch_sync" and c.settings["replicas"] == 1)
     assert "TensorFlow-only" in backends.unsupported(case, "jax")
     assert backends.unsupported(case, "tensorflow") is None
+
+
+def _needs_ray(test):
+    from tests.ray_helpers import needs_ray
+
+    for mark in needs_ray:
+        test = mark(test)
+    return test
+
+
+@_needs_ray
+def test_ray_slots_get_the_replica_devices_the_run_asks_for(tmp_path, write_suite):
+    """On Ray each slot's worker makes the logical CPU devices the run asks for (the embedded cluster
+    inherits the driver's NORMBENCH_REPLICA_DEVICES; actors also get it through their runtime_env,
+    for clusters started elsewhere), so a replicated case trains there instead of finding one device."""
+    from tests.ray_helpers import normbench, records
+
+    suite = write_suite(SUITE.replace("replicas: [1, 2]", "replicas: [2]").replace("  layer: {}\n", ""))
+    out = normbench("run", str(suite), "--results", str(tmp_path / "r"), "--no-report", "--workers", "2")
+    assert out.returncode == 0, out.stderr[-3000:]
+    found = records(tmp_path / "r")
+    assert len(found) == 2 and all(r["status"] == "ok" and r["executor"] == "ray" for r in found), \
+        [r["error"] for r in found]
+    assert {r["per_device_batch"] for r in found} == {4}

@@ -306,7 +306,9 @@ class RayExecutor:
         cpus = cpus or self.slot_cpus
         strategy = NodeAffinitySchedulingStrategy(node_id, soft=True) if node_id else "SPREAD"
         resources = {"num_cpus": 0, "num_gpus": 1} if device == "gpu" else {"num_cpus": cpus}
-        wanted = os.environ.get(backends.REPLICA_DEVICES)  # the driver's ask, for cases with replicas
+        # the driver's ask, for cases with replicas: an embedded cluster inherits it anyway, a cluster
+        # started elsewhere (--address) gets it through the actor's runtime_env
+        wanted = os.environ.get(backends.REPLICA_DEVICES)
         if wanted:
             resources["runtime_env"] = {"env_vars": {backends.REPLICA_DEVICES: wanted}}
         actor = self.actor_class.options(scheduling_strategy=strategy, max_restarts=0, **resources).remote(
