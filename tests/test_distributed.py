@@ -46,8 +46,6 @@ print(json.dumps({"global_mean": x.mean(0).tolist(), "global_variance": x.var(0)
 
 
 def moving_statistics(replicas: int) -> dict:
-    import sys
-
     return json.loads(run_on("tensorflow", MOVING_STATISTICS.replace("int(sys.argv[2])", str(replicas))).splitlines()[-1])
 
 

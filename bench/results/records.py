@@ -7,7 +7,6 @@ which says what each means, its type, unit and which direction is better. Bump
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 

@@ -9,15 +9,12 @@ a case. YAML object tags stay refused: the suite loader reads with ``yaml.safe_l
 from __future__ import annotations
 
 import contextlib
-import importlib
-import json
 import inspect
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from bench.core.user_objects import load_object  # noqa: F401 - the loader's and tests' entry
 
