@@ -19,7 +19,7 @@ from bench.analysis.comparisons import Rounds, Verdict
 from bench.analysis.frame import grid_axes, measured
 from bench.analysis.headlines import DEFAULTS, HEADLINES
 
-__all__ = ["DEFAULTS", "Rounds", "Verdict", "setting_verdicts", "headline", "suite_verdicts"]
+__all__ = ["DEFAULTS", "Rounds", "Verdict", "setting_verdicts", "labelled", "headline", "suite_verdicts"]
 
 
 def setting_verdicts(frame: pd.DataFrame, rounds: Rounds | None = None,
@@ -30,14 +30,8 @@ def setting_verdicts(frame: pd.DataFrame, rounds: Rounds | None = None,
     data = measured(frame)
     if data.empty:
         return []
-    shared, specific = _axes(data)
+    data, keys = labelled(data, options)
     axis = options["candidates"]
-    if axis != "normalizer" and axis in shared:  # the values of one axis compete, per normalizer
-        data = data.assign(candidate=data[axis].map(lambda v: f"{axis}={_fmt_key(v)}"))
-        keys = ["device", "normalizer", *(a for a in shared if a != axis)]
-    else:
-        data = data.assign(candidate=data.apply(lambda row: _label(row, specific), axis=1))
-        keys = ["device", *shared]
     if options["baseline"] and axis != "normalizer":
         options = {**options, "baseline": f"{axis}={options['baseline']}"}
     verdicts = []
@@ -46,6 +40,18 @@ def setting_verdicts(frame: pd.DataFrame, rounds: Rounds | None = None,
         for kind in HEADLINES.values():
             verdicts += kind.compare(kind.name, setting, group, options, rounds or {})
     return verdicts
+
+
+def labelled(data: pd.DataFrame, options: dict) -> tuple[pd.DataFrame, list[str]]:
+    """The measured records with a ``candidate`` column (the labels verdicts and claims name), and the
+    keys of a setting: device and the shared axes (and the normalizer when an axis's values compete)."""
+    shared, specific = _axes(data)
+    axis = options.get("candidates", DEFAULTS["candidates"])
+    if axis != "normalizer" and axis in shared:  # the values of one axis compete, per normalizer
+        data = data.assign(candidate=data[axis].map(lambda v: f"{axis}={_fmt_key(v)}"))
+        return data, ["device", "normalizer", *(a for a in shared if a != axis)]
+    data = data.assign(candidate=data.apply(lambda row: _label(row, specific), axis=1))
+    return data, ["device", *shared]
 
 
 def headline(verdicts: list[Verdict], options: dict | None = None) -> list[Verdict]:

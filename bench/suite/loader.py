@@ -18,13 +18,14 @@ import yaml
 
 from bench.analysis import headlines
 from bench.suite import catalog
+from bench.suite.claims import parse_claims
 from bench.core.errors import FieldError, SuiteError
 from bench.core.params import USER_VALUE, Param, parse_options
 from bench.suite.spec import Component, NormalizerSpec, Suite
 
 TOP_LEVEL = {
     "model": ("name", "description", "workload", "dataset", "model", "training", "normalizers", "grid", "seeds",
-              "devices", "timing", "verdicts", "quick"),
+              "devices", "timing", "verdicts", "claims", "quick"),
     "layer": ("name", "description", "workload", "layer", "normalizers", "grid", "seeds", "devices", "timing",
               "verdicts", "quick"),
 }
@@ -193,6 +194,11 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
     missing = headlines.missing_requirement(verdicts)
     if missing:
         raise FieldError("verdicts.headline", missing)
+    # a --quick run's shorter grid judges the claims it can; the document it stores keeps only those
+    claims, kept = parse_claims(document.get("claims"), verdicts, [spec.label for spec in normalizers],
+                                {**grid, "device": list(devices)}, prune=not allow_quick)
+    if "claims" in document:
+        document = {**document, "claims": kept}
 
     quick = None
     if allow_quick:
@@ -204,7 +210,7 @@ def _parse(document: Any, source: str, sha256: str, allow_quick: bool) -> Suite:
     return Suite(name=name, description=description.strip(), source=source, sha256=sha256,
                  document=dict(document), dataset=dataset, model=model, models=models, settings=training,
                  normalizers=normalizers, grid=grid, seeds=seeds, devices=devices, timing=timing,
-                 verdicts=verdicts, quick=quick, workload=kind)
+                 verdicts=verdicts, quick=quick, workload=kind, claims=claims)
 
 
 def _quick_document(document: Mapping) -> dict:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.analysis.claims import Claim
+
 
 @dataclass(frozen=True)
 class Component:
@@ -42,3 +44,4 @@ class Suite:
     verdicts: dict[str, Any]  # what the report compares and the margins of a tie (bench.analysis.headlines.VERDICT_OPTIONS)
     quick: "Suite | None" = field(default=None, repr=False)
     workload: str = "model"  # "layer": a normalization layer timed alone; dataset and model are unused
+    claims: tuple[Claim, ...] = ()  # what the suite claims, judged by the report (bench.analysis.claims)
