@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from bench.analysis import comparisons, sentences
+from bench.analysis import comparisons, sentences, time_to_accuracy
 from bench.core.params import Param, in_unit_interval
 from bench.results.fields import FIELDS, accuracy_fields
 
@@ -73,6 +73,10 @@ register_headline(HeadlineKind(
 register_headline(HeadlineKind(
     "throughput", "fastest training against the runner-up, per setting",
     ("fastest (samples/s)", "speed-up [95% interval]"), comparisons.fastest_against_runner_up, sentences.speed_sentences, lambda options: "train_samples_per_sec"))
+register_headline(HeadlineKind(
+    "time_to_accuracy", "time to the suite's quality_target, each candidate against the baseline (else the "
+    "fastest against the runner-up), per setting", ("candidate: seeds reached, median time", "time ratio [95% interval]"),
+    time_to_accuracy.against_reference, time_to_accuracy.sentences, lambda options: time_to_accuracy.FIELD))
 
 
 def _registered(value: str) -> str | None:
@@ -103,8 +107,9 @@ VERDICT_OPTIONS: Mapping[str, Param] = {
                       help="which verdicts answer the suite's question and lead its findings: a headline kind "
                            "(bench/analysis/headlines.py): accuracy (best against runner-up), baseline (each "
                            "candidate against the baseline), versus_field (accuracy_field against versus_field), "
-                           "baseline_speed (each candidate's training speed against the baseline's) or "
-                           "throughput (fastest against runner-up)"),
+                           "baseline_speed (each candidate's training speed against the baseline's), "
+                           "throughput (fastest against runner-up) or time_to_accuracy (time to the "
+                           "training.quality_target, censored where not reached)"),
     "accuracy": Param(float, 0.01, in_unit_interval,
                       help="accuracy difference (a fraction: 0.01 = 1 point) within which two settings tie"),
     "throughput": Param(float, 0.05, in_unit_interval,

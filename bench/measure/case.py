@@ -19,6 +19,7 @@ from bench.measure.kernel_checks import record_checks
 from bench.measure.models import build_model
 from bench.measure.saved_model import replaced_layers
 from bench.measure.precise_bn import bessel_corrected, precise_bn_accuracy
+from bench.measure.quality_target import QualityTarget, time_to_target
 from bench.measure.statistics_monitor import StatisticsMonitor
 from bench.measure.optimizer import make_optimizer
 from bench.measure.throughput import time_calls
@@ -64,8 +65,11 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
             trainer = make_trainer(model, make_optimizer(training, record["learning_rate"]))
             monitor = StatisticsMonitor(model, dataset.x_train) if training["monitor_statistics"] else None
             batch = training["batch_size"]
+            target = _quality_target(trainer, dataset, training, record)
             losses = trainer.fit(dataset.x_train, dataset.y_train, batch, training["epochs"], case.seed,
-                                 after_epoch=monitor)
+                                 after_epoch=_each_epoch(monitor, target))
+            if target is not None:
+                record.update(target.fields())
             if training["fine_tune_epochs"]:
                 trainer, dataset, tuning_losses = _fine_tune(case, trainer, dataset, record)
                 losses = np.concatenate([losses, tuning_losses])
@@ -90,6 +94,7 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
             single = training.get("replicas", 1) == 1
             with backend.device(case.device) if single else contextlib.nullcontext():
                 _time_steps(case, trainer, dataset, batch, record, benchmarks)
+            record["time_to_target_seconds"] = time_to_target(record)
         finally:
             compat.set_dtype_policy("float32")
         record["case_seconds"] += time.perf_counter() - timing_started
@@ -109,6 +114,28 @@ def _placement(backend, device: str, replicas: int):
         return
     with backend.device(device):
         yield backend.Trainer
+
+
+def _quality_target(trainer, dataset: Dataset, training: dict, record: dict) -> QualityTarget | None:
+    """The held-out evaluations of a suite's ``quality_target`` (None without one)."""
+    if not training.get("quality_target"):
+        return None
+    return QualityTarget(trainer, dataset.x_test, dataset.y_test, training["quality_target"], training["eval_every"],
+                         training["epochs"], len(dataset.x_train) // training["batch_size"],
+                         record["eval_batch_size"])
+
+
+def _each_epoch(*callbacks) -> Callable[[int], None] | None:
+    """One ``after_epoch`` callback calling each given one (None: there is none)."""
+    present = [callback for callback in callbacks if callback is not None]
+    if not present:
+        return None
+
+    def after_epoch(epoch: int) -> None:
+        for callback in present:
+            callback(epoch)
+
+    return after_epoch
 
 
 def _evaluate(trainer, dataset: Dataset, record: dict, case) -> None:

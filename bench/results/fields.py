@@ -164,6 +164,20 @@ FIELDS: dict[str, Field] = {
     "weights_finite": boolean("whether every weight was finite after training"),
     "steps": integer("training steps run", unit="step"),
     "final_loss": number("mean loss over the last 10% of steps; null if not finite", better="lower"),
+    "quality_target": number("with a quality_target setting: the held-out accuracy (test set, inference mode) the "
+                             "case should reach; null without one", unit="fraction"),
+    "target_reached": boolean("with quality_target: whether an evaluation (every eval_every epochs and after the "
+                              "last) found the held-out accuracy at or above it; null without a target"),
+    "steps_to_target": integer("with quality_target: training steps run when the held-out accuracy was first "
+                               "found at or above it; null when not reached", unit="step", better="lower"),
+    "epochs_to_target": integer("with quality_target: epochs run by then; null when not reached", unit="epoch",
+                                better="lower"),
+    "time_to_target_seconds": number("with quality_target: steps_to_target x the median train-step time "
+                                     "(train_step_seconds, timed alone; the quality phase's wall clock is not a "
+                                     "timing); null when not reached or not timed", unit="s", better="lower",
+                                     label="time to target s"),
+    "target_evaluations": listing("with quality_target: each held-out evaluation's epoch, step and accuracy, in "
+                                  "order (the last one's step bounds a case that never reached the target)"),
     "shape": text("layer suites: the activation shape's name (catalog.LAYER_SHAPES)"),
     "jit_compile": boolean("layer suites: whether the timed function was compiled with XLA"),
     "pass": text("layer suites: forward or forward_backward"),

@@ -122,7 +122,7 @@ BACKEND = Param(str, "tensorflow", choices=BACKENDS,
                 help="the Keras backend the case runs on; one not installed gives skipped records")
 # Settings added after record schema 2, with the value every earlier run used: a case's config_hash
 # includes them only when they differ from it, so earlier runs still pair in ``normbench compare``.
-ADDED_SETTINGS = {"backend": "tensorflow", "replicas": 1}
+ADDED_SETTINGS = {"backend": "tensorflow", "replicas": 1, "quality_target": 0.0, "eval_every": 1}
 # Normalizer options added after record schema 2, likewise left out of the hash at their default.
 ADDED_NORMALIZER_OPTIONS = {"synchronized": False}
 # trainable: BN learns gamma/beta and re-estimates statistics on the new data (training mode).
@@ -163,6 +163,14 @@ TRAINING: Mapping[str, Param] = {
                                      "(0: off)"),
     "monitor_statistics": Param(bool, False, help="record BN moving and population statistics "
                                                   "after every epoch"),
+    # time to accuracy (MLPerf Training's measure): bench/measure/quality_target.py records when the
+    # held-out accuracy first reaches the target, bench/analysis/time_to_accuracy.py compares it
+    "quality_target": Param(float, 0.0, lambda v: None if 0 <= v <= 1 else "must be in [0, 1] (0: no target)",
+                            help="held-out (test, inference-mode) accuracy each case should reach: the step and "
+                                 "epoch where it first does, and the time that implies, are recorded (0: none)"),
+    "eval_every": Param(int, 1, at_least(1),
+                        help="with quality_target: epochs between held-out evaluations (the last epoch is "
+                             "always evaluated)"),
 }
 
 TIMING: Mapping[str, Param] = {
