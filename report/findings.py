@@ -13,7 +13,7 @@ import pandas as pd
 from bench.analysis.frame import grid_axes, measured
 from bench.analysis.headlines import DEFAULTS, HEADLINES
 from bench.analysis.kernel_flags import kernel_check_failures
-from bench.analysis.sentences import listed, setting_text
+from bench.analysis.sentences import listed, setting_text, summary_sentence
 from bench.analysis.verdicts import Verdict, headline
 from report.layer_tables import LAYER_KEYS
 
@@ -31,6 +31,9 @@ class SuiteFindings:
     other_tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)
     headline_total: int = 0
     headline_decided: int = 0
+    summary: str = ""  # the answer in one sentence: the first screen shows it beside the forest plot
+    headline: list[Verdict] = field(default_factory=list)  # the headline verdicts, for the forest plot
+    what: str = ""  # what the headline compares (its kind's summary)
 
 
 def model_findings(name: str, frame: pd.DataFrame, verdicts: list[Verdict],
@@ -43,6 +46,7 @@ def model_findings(name: str, frame: pd.DataFrame, verdicts: list[Verdict],
     kind = HEADLINES[options["headline"]]
     lead = headline(verdicts, options)
     findings.headline_total, findings.headline_decided = len(lead), sum(v.decided for v in lead)
+    findings.headline, findings.what = lead, kind.summary
     if lead:
         findings.sentences.append(f"Headline ({kind.summary}): {findings.headline_decided} "
                                   f"of {len(lead)} comparison(s) decided.")
@@ -63,6 +67,7 @@ def model_findings(name: str, frame: pd.DataFrame, verdicts: list[Verdict],
             findings.other_tables.append((other.summary, ["setting", *other.header, "verdict"], _rows(compared)))
     if not findings.sentences:
         findings.sentences.append("No measured cases yet.")
+    findings.summary = summary_sentence(lead, kind.summary) or findings.sentences[0]
     return findings
 
 
@@ -157,7 +162,9 @@ def layer_findings(name: str, frame: pd.DataFrame) -> SuiteFindings:
     data = measured(frame)
     if data.empty or not (data["normalizer_kind"] == "batch").any():
         findings.sentences.append("No BatchNorm baseline measured yet.")
+        findings.summary = findings.sentences[0]
         return findings
+    medians = []
     keys = [k for k in LAYER_KEYS if k in data.columns]
     times = data.groupby([*keys, "normalizer", "normalizer_kind"], dropna=False)["layer_median_s"].median().reset_index()
     baseline = times[times["normalizer_kind"] == "batch"].set_index(keys)["layer_median_s"]
@@ -169,4 +176,7 @@ def layer_findings(name: str, frame: pd.DataFrame) -> SuiteFindings:
             f"{label} takes {ratios.min():.2f}x-{ratios.max():.2f}x BatchNorm's time (median "
             f"{ratios.median():.2f}x) over {len(ratios)} setting(s); slower than BN at "
             f"{int((ratios > 1).sum())}.")
+        medians.append(f"{label} {ratios.median():.2f}x")
+    findings.summary = (f"Median layer time against BatchNorm's at the same setting: {', '.join(medians)}."
+                        if medians else " ".join(findings.sentences[:1]))
     return findings

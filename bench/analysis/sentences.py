@@ -115,6 +115,34 @@ def relative_speed_sentences(verdicts: list[Verdict], options: dict) -> list[str
     return sentences
 
 
+def summary_sentence(lead: list[Verdict], what: str) -> str:
+    """A suite's answer in one sentence, for the report's first screen beside its forest plot: how
+    many of its headline comparisons (``lead``; ``what`` they compare) are decided and how, the
+    largest clear effect, and what the open ones would take. Empty when nothing was compared."""
+    lead = [v for v in lead if v.runner_up is not None and v.diff is not None]
+    if not lead:
+        return ""
+    outcomes = Counter(v.decision.outcome for v in lead)
+    how = ", ".join(f"{n} {word}" for word, n in (("clear", outcomes["winner"]), ("equivalent", outcomes["tie"]),
+                                                  ("all failed", outcomes["all failed"])) if n)
+    text = (f"{what[:1].upper()}{what[1:]}: {sum(v.decided for v in lead)} of {len(lead)} decided"
+            + (f" ({how})" if how else ""))
+    winners = [v for v in lead if v.decision.outcome == "winner"]
+    if winners:
+        top = max(winners, key=lambda v: abs(v.diff.mean))
+        effect = (f"{math.exp(top.diff.mean):.2f}x {top.runner_up}'s speed" if top.scale == "ratio"
+                  else f"{top.diff.mean * 100:+.1f} points against {top.runner_up}")
+        text += f"; largest clear effect: {top.best} {effect} at {setting_text(top.setting)}"
+    open_ = [v for v in lead if not v.decided]
+    if open_:
+        needed = [v.decision.needed for v in open_ if v.decision.needed]
+        text += f"; {len(open_)} open"
+        if needed:
+            text += (f" (about {statistics.median(needed):.0f} {open_[0].decision.samples} per candidate "
+                     f"would settle half of them)")
+    return text + "."
+
+
 ONE_SETTING = "the one setting (no grid axes)"
 
 

@@ -1,6 +1,9 @@
-"""What every figure shares: Agg backend, one colour per normalizer label, accuracy axes."""
+"""What every figure shares: Agg backend, one colour per normalizer label, accuracy axes, PNG embedding."""
 
 from __future__ import annotations
+
+import base64
+import io
 
 import matplotlib
 
@@ -29,3 +32,12 @@ def accuracy_axes(ax, xlabel: str, ylabel: str, title: str) -> None:
 
 def close(fig) -> None:
     plt.close(fig)
+
+
+def png_base64(fig, dpi: int = 96, tight: bool = True) -> str:
+    """The figure as base64 PNG text, to embed in the one-file report as a data URI; closes it.
+    ``tight`` crops to the drawn content (figures with a fixed layout keep their exact size)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight" if tight else None)
+    close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
