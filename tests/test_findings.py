@@ -27,6 +27,9 @@ def test_a_clear_winner_is_named_with_its_lead_and_listed_in_the_table():
                                      "1 clear winner(s), 0 tie(s) within ±1 points, 0 open.")
     assert "batch is clearly best at batch_size=32 (lead +0.050 over the runner-up)." in f.sentences
     assert f.rows == [["batch_size=32", "batch (0.960)", "+0.050 [+0.050, +0.050] over group", "clear"]]
+    assert f.summary == ("Best accuracy against the runner-up, per setting: 1 of 1 decided (1 clear); largest clear "
+                         "effect: batch +5.0 points against group at batch_size=32.")
+    assert [v.best for v in f.headline] == ["batch"]  # what the forest plot draws
 
 
 def test_open_settings_say_how_many_seeds_would_settle_them():
@@ -62,8 +65,10 @@ def test_layer_findings_give_the_range_against_batchnorm():
                 "layer_step_seconds": {"median": median}, "axes": {"shape": shape}}
     frame = records_frame([layer("batch", "batch", "a", 0.001), layer("group", "group", "a", 0.002),
                            layer("batch", "batch", "b", 0.004), layer("group", "group", "b", 0.002)])
-    assert layer_findings("l", frame).sentences == [
+    found = layer_findings("l", frame)
+    assert found.sentences == [
         "group takes 0.50x-2.00x BatchNorm's time (median 1.25x) over 2 setting(s); slower than BN at 1."]
+    assert found.summary == "Median layer time against BatchNorm's at the same setting: group 1.25x."
 
 
 def test_precise_bn_gain_is_stated():
