@@ -9,10 +9,11 @@ headline kinds and :mod:`bench.analysis.verdicts` runs them over every setting.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
 
+from bench.analysis.paired_timing import paired_log_speed
 from bench.analysis.stats import DECIDED, Decision, Difference, decide, difference, log_ratio
 from bench.results.fields import FIELDS, label
 
@@ -94,7 +95,7 @@ def best_against_runner_up(kind: str, setting: dict, group: pd.DataFrame, option
     best = ranked[0]
     if len(ranked) == 1:
         return [Verdict(setting, kind, best, _mean(by_candidate[best]), None, None, Decision("winner"), margin)]
-    diff = difference(by_candidate[best], by_candidate[ranked[1]])
+    diff = difference(by_candidate[best], by_candidate[ranked[1]], options.get("looks", 1))
     return [Verdict(setting, kind, best, _mean(by_candidate[best]), ranked[1], diff,
                     _judged(diff, margin, all_failed(group, field)), margin)]
 
@@ -107,11 +108,11 @@ def against_baseline(kind: str, setting: dict, group: pd.DataFrame, options: dic
     field = options["accuracy_field"]
     by_candidate = {name: _by_seed(sub, field) for name, sub in group.groupby("candidate")}
     return _each_against_baseline(kind, setting, by_candidate, options["baseline"], options["accuracy"],
-                                  "difference", all_failed(group, field))
+                                  "difference", all_failed(group, field), options.get("looks", 1))
 
 
 def _each_against_baseline(kind: str, setting: dict, by_candidate: dict[str, dict[int, float]], baseline: str,
-                           margin: float, scale: str, failed: bool = False) -> list[Verdict]:
+                           margin: float, scale: str, failed: bool = False, looks: int = 1) -> list[Verdict]:
     """Each candidate's seed values against the baseline candidate's, paired by seed; on the
     "ratio" scale the values are logs and the margin a relative one."""
     base = [name for name in by_candidate if baseline and (name == baseline or name.startswith(f"{baseline} ("))]
@@ -122,7 +123,7 @@ def _each_against_baseline(kind: str, setting: dict, by_candidate: dict[str, dic
     for name, seeds in by_candidate.items():
         if name == base[0] or not seeds:
             continue
-        diff = difference(seeds, by_candidate[base[0]])
+        diff = difference(seeds, by_candidate[base[0]], looks)
         value = math.exp(_mean(seeds)) if scale == "ratio" else _mean(seeds)
         found.append(Verdict(setting, kind, name, value, base[0], diff, _judged(diff, tolerance, failed), margin,
                              scale))
@@ -141,7 +142,7 @@ def against_field(kind: str, setting: dict, group: pd.DataFrame, options: dict, 
         mine, theirs = _by_seed(sub, field), _by_seed(sub, versus)
         if not mine or not theirs:
             continue
-        diff = difference(mine, theirs)
+        diff = difference(mine, theirs, options.get("looks", 1))
         found.append(Verdict(setting, kind, f"{name}: {label(field)}", _mean(mine), label(versus), diff,
                              _judged(diff, margin, failed), margin))
     return found
@@ -149,21 +150,30 @@ def against_field(kind: str, setting: dict, group: pd.DataFrame, options: dict, 
 
 def speed_against_baseline(kind: str, setting: dict, group: pd.DataFrame, options: dict,
                            rounds: Rounds) -> list[Verdict]:
-    """Every other candidate's training throughput over the baseline's, as a ratio, seed-paired on the
-    log scale (each seed timed apart, so the pairs carry the machine's drift between them): what a
-    candidate costs in speed, e.g. synchronized BatchNorm against per-device BatchNorm."""
+    """Every other candidate's training throughput over the baseline's, as a ratio on the log scale:
+    what a candidate costs in speed, e.g. synchronized BatchNorm against per-device BatchNorm. Paired
+    round by round where the two were timed interleaved (bench.analysis.paired_timing), else paired
+    by seed (each seed timed apart, so the pairs carry the machine's drift between them)."""
     by_candidate = {name: {s: math.log(v) for s, v in _by_seed(sub, "train_samples_per_sec").items() if v > 0}
                     for name, sub in group.groupby("candidate")}
-    return _each_against_baseline(kind, setting, by_candidate, options["baseline"], options["throughput"], "ratio")
+    found = _each_against_baseline(kind, setting, by_candidate, options["baseline"], options["throughput"], "ratio",
+                                   looks=options.get("looks", 1))
+    for i, verdict in enumerate(found):
+        paired = paired_log_speed(group, verdict.best, verdict.runner_up, rounds)
+        if paired is not None:
+            diff, samples = paired
+            found[i] = replace(verdict, diff=diff, decision=decide(diff, math.log1p(verdict.margin), samples))
+    return found
 
 
 def fastest_against_runner_up(kind: str, setting: dict, group: pd.DataFrame, options: dict,
                               rounds: Rounds) -> list[Verdict]:
-    """Speed on the log scale: with timing rounds, Welch over every round of every seed, unless the
-    seed-paired difference of the records' log throughputs has the wider interval (rounds of one
-    process cannot see a slower moment of the machine; separate seeds, timed apart, do); without
-    rounds, the seed-paired difference alone."""
-    margin = options["throughput"]
+    """Speed on the log scale: where the two fastest were timed interleaved, their paired rounds
+    (bench.analysis.paired_timing); else, with timing rounds, Welch over every round of every seed,
+    unless the seed-paired difference of the records' log throughputs has the wider interval (rounds
+    of one process cannot see a slower moment of the machine; separate seeds, timed apart, do);
+    without rounds, the seed-paired difference alone."""
+    margin, looks = options["throughput"], options.get("looks", 1)
     speeds: dict[str, list[float]] = {}
     by_seed: dict[str, dict[int, float]] = {}
     for name, sub in group.groupby("candidate"):
@@ -179,21 +189,24 @@ def fastest_against_runner_up(kind: str, setting: dict, group: pd.DataFrame, opt
     if speeds:
         typical = {name: math.exp(sum(map(math.log, values)) / len(values)) for name, values in speeds.items()}
         ranked = sorted(typical, key=typical.get, reverse=True)
-        diff = log_ratio(speeds[ranked[0]], speeds[ranked[1]]) if len(ranked) > 1 else None
+        diff = log_ratio(speeds[ranked[0]], speeds[ranked[1]], looks) if len(ranked) > 1 else None
         if diff is not None:  # rounds miss the noise between processes and moments; seeds see it
-            across = difference(by_seed[ranked[0]], by_seed[ranked[1]])
+            across = difference(by_seed[ranked[0]], by_seed[ranked[1]], looks)
             if across.n >= 2 and across.high95 - across.low95 > diff.high95 - diff.low95:
                 diff, samples = across, "seeds"
     elif by_seed:
         typical = {name: math.exp(_mean(seeds)) for name, seeds in by_seed.items()}
         ranked = sorted(typical, key=typical.get, reverse=True)
-        diff = difference(by_seed[ranked[0]], by_seed[ranked[1]]) if len(ranked) > 1 else None
+        diff = difference(by_seed[ranked[0]], by_seed[ranked[1]], looks) if len(ranked) > 1 else None
     else:
         return []
     best = ranked[0]
     if diff is None:
         return [Verdict(setting, kind, best, typical[best], None, None, Decision("winner"), margin, "ratio")]
     samples = samples if speeds else "seeds"
+    paired = paired_log_speed(group, best, ranked[1], rounds)
+    if paired is not None:
+        diff, samples = paired
     return [Verdict(setting, kind, best, typical[best], ranked[1], diff,
                     decide(diff, math.log1p(margin), samples), margin, "ratio")]
 

@@ -8,10 +8,12 @@ Warm-up calls happen before the fixture starts, so tracing never falls inside a 
 
 from __future__ import annotations
 
+import contextlib
+import math
 import time
 import warnings
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, ContextManager, Sequence
 
 from pytest_benchmark.fixture import BenchmarkFixture
 from pytest_benchmark.logger import Logger
@@ -86,6 +88,68 @@ def time_calls(fn: Callable[[], object], *, name: str, fullname: str, group: str
     return Timing(median=stats.median, mean=stats.mean, iqr=stats.iqr, stddev=stats.stddev, min=stats.min,
                   max=stats.max, rounds=stats.rounds, iterations=meta.iterations,
                   benchmark=meta.as_dict(include_data=True))
+
+
+@dataclass(frozen=True)
+class Member:
+    """One step function of an interleaved group: its names (as :func:`time_calls` takes them) and the
+    context each of its rounds runs in (its case's device and dtype policy), entered outside the clock."""
+
+    fn: Callable[[], object]
+    name: str
+    fullname: str
+    group: str
+    extra_info: dict = field(default_factory=dict)
+    context: Callable[[], ContextManager] = contextlib.nullcontext
+
+
+def time_interleaved(members: Sequence[Member], *, timing_group: str, min_rounds: int, max_time: float,
+                     warmup_rounds: int, round_time: float = 0.0) -> list[Timing]:
+    """Time several step functions round by round in turn, so a slow spell of the machine (another
+    process, a warm or cold cache, a clock change) falls on all of them alike and the paired per-round
+    ratios cancel it (bench.analysis.paired_timing).
+
+    Each member is warmed up and calibrated by pytest-benchmark as :func:`time_calls` does; then every
+    member runs the same number of rounds, the order reversed every other round (ABBA...: a linear
+    drift within a round lands on each position equally). The group spends what its members would
+    have spent alone: ``len(members) * max_time`` seconds, at least ``min_rounds`` rounds. Each
+    benchmark's ``extra_info`` records ``timing_group`` and ``round_starts`` (seconds since the group's
+    first round): round r of one member is paired with round r of the others.
+    """
+    fixtures, runners, durations, loops = [], [], [], []
+    for member in members:
+        fixture = BenchmarkFixture(_Node(member.name, member.fullname), **fixture_options(
+            min_rounds=min_rounds, min_time=max(round_time, 0.000005), max_time=max_time, group=member.group,
+            add_stats=lambda meta: None))
+        fixture.extra_info.update(member.extra_info, timing_group=timing_group)
+        fixture._mode = "benchmark(...)"  # used: the fixture warns about an unused one otherwise
+        runner = fixture._make_runner(member.fn, (), {})
+        with member.context():
+            for _ in range(warmup_rounds):
+                member.fn()
+            duration, iterations, loops_range = fixture._calibrate_timer(runner)
+        fixtures.append(fixture)
+        runners.append(runner)
+        durations.append(max(duration, 1e-9))  # one round: ``iterations`` calls
+        loops.append((iterations, loops_range))
+    rounds = max(min_rounds, math.ceil(len(members) * max_time / sum(durations)))
+    metas = [fixture._make_stats(iterations) for fixture, (iterations, _) in zip(fixtures, loops)]
+    starts: list[list[float]] = [[] for _ in members]
+    origin = time.perf_counter()
+    for r in range(rounds):
+        order = range(len(members)) if r % 2 == 0 else reversed(range(len(members)))
+        for i in order:
+            with members[i].context():
+                starts[i].append(round(time.perf_counter() - origin, 6))
+                metas[i].update(runners[i](loops[i][1]))
+    timings = []
+    for fixture, meta, started in zip(fixtures, metas, starts):
+        fixture.extra_info["round_starts"] = started
+        stats = meta.stats
+        timings.append(Timing(median=stats.median, mean=stats.mean, iqr=stats.iqr, stddev=stats.stddev,
+                              min=stats.min, max=stats.max, rounds=stats.rounds, iterations=meta.iterations,
+                              benchmark=meta.as_dict(include_data=True)))
+    return timings
 
 
 def copy_rate(fn: Callable[[], object], dtype: str, bytes_moved: int, timing: dict, benchmarks: list) -> float:

@@ -227,6 +227,9 @@ FIELDS: dict[str, Field] = {
     "slot_cpus": integer("CPUs the case's worker held (serial: the machine's)"),
     "threads": integer("TensorFlow intra- and inter-op threads of the case's worker"),
     "timing_exclusive": boolean("whether no other case ran on the node while this case was timed"),
+    "timing_group": text("the id shared by the cases (the candidates of one setting and seed) whose timing rounds "
+                         "ran interleaved in one worker: round r of each is paired with round r of the others "
+                         "(bench/analysis/paired_timing.py); null: timed alone"),
     "started_at": text("UTC start time, ISO 8601"),
     "finished_at": text("UTC end time, ISO 8601"),
 }
