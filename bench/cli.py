@@ -1,4 +1,4 @@
-"""``normbench run | check | report | compare | fidelity``: parse arguments, call the library, turn errors into one line.
+"""``normbench run | check | report | compare | fidelity | export``: parse arguments, call the library, turn errors into one line.
 
 Bad input exits 2 with one ``normbench: error: ...`` line and no traceback. Nothing heavy is
 imported here: TensorFlow loads only when ``run`` reaches a case that trains.
@@ -43,9 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--verbose", action="store_true",
                      help="show the frameworks' own output (CUDA probing, XLA notices) on the terminal "
                           "instead of the run's worker.log")
-    run.add_argument("--settle", type=_positive_int, metavar="MAX_SEEDS",
-                     help="after the run, add seeds where a headline comparison is still open, up to the "
-                          "seeds the observed spread says would settle it, at most MAX_SEEDS per candidate")
+    run.add_argument("--budget", type=_duration, metavar="DURATION",
+                     help="keep adding seeds where a headline comparison is still open (the most informative "
+                          "per CPU-second first, judged again as cases finish) until every one is decided, the "
+                          "seed cap is reached, or DURATION of wall clock (e.g. 15m, 900s, 1h, or 'none') "
+                          "has passed since the run started")
+    run.add_argument("--max-seeds", type=_positive_int, metavar="N",
+                     help="with --budget: the most seeds any comparison may take (default 48)")
+    run.add_argument("--settle", type=_positive_int, help=argparse.SUPPRESS)  # replaced by --budget
 
     check = commands.add_parser("check", help="validate suite files without running them")
     check.add_argument("suites", nargs="*", help=f"suite files or folders of them (default: every {DEFAULT_SUITES}/*.yaml)")
@@ -72,6 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
                                                     "its samples/s over a bare tf.function loop's")
     fidelity.add_argument("--trials", type=_positive_int, default=7, help="alternations of the two timings (default 7)")
     fidelity.add_argument("--strict", action="store_true", help="exit 1 when the ratio is outside 0.95-1.05")
+
+    export = commands.add_parser("export", help="a run's records into MLflow or a Parquet table (extra: export)")
+    export.add_argument("run", help="the run (id, directory, or 'latest')")
+    export.add_argument("--to", required=True, metavar="mlflow|parquet",
+                        help="mlflow: one MLflow run per case under a parent run per suite; parquet: one table")
+    export.add_argument("--tracking-uri", metavar="URI",
+                        help="mlflow: the tracking store (default: $MLFLOW_TRACKING_URI, else MLflow's default)")
+    export.add_argument("--experiment", default="normbench", help="mlflow: the experiment (default: normbench)")
+    export.add_argument("--out", type=Path, metavar="PATH",
+                        help="parquet: the file to write (default: the run's records.parquet)")
+    export.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
     return parser
 
 
@@ -94,6 +110,21 @@ def _workers(text: str) -> int:
         return _positive_int(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"must be 'auto' or a whole number >= 1, got {text!r}") from None
+
+
+def _duration(text: str) -> float | None:
+    """Seconds from ``90``, ``90s``, ``15m`` or ``1h``; None from ``none`` (no time limit)."""
+    if text.strip().lower() in ("none", "unlimited"):
+        return None
+    units = {"s": 1, "m": 60, "h": 3600}
+    number, unit = (text[:-1], units[text[-1]]) if text and text[-1] in units else (text, 1)
+    try:
+        seconds = float(number) * unit
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"must be a duration such as 15m, 900s or 1h (or 'none'), got {text!r}")
+    return seconds
 
 
 def _positive_int(text: str) -> int:
@@ -156,6 +187,9 @@ def cmd_run(args) -> int:
     from bench.suite import load_suites
     from bench.suite.loader import suite_from_document
 
+    if args.settle:
+        raise NormbenchError("--settle is replaced by --budget DURATION [--max-seeds N]: seeds are added round "
+                             "by round until the headline comparisons are decided or the budget is spent")
     workers = args.workers if args.workers is not None else _default_workers(args.address)
     execution = execute.Execution(workers=workers, address=args.address, threads=args.threads,
                                   verbose=args.verbose)
@@ -179,10 +213,11 @@ def cmd_run(args) -> int:
                 print(line, file=sys.stderr)
         store = RunStore.create(args.results, execute.run_info(suites, quick))
 
+    planner = _planner(args, store, suites, quick, workers)
     with _sigterm_as_interrupt():
-        result = execute.run_cases(store, suites, quick, execution=execution)
-        if args.settle and not (result.interrupted or result.error):
-            result = _settle(store, suites, quick, args.settle, execution, result)
+        result = execute.run_cases(store, suites, quick, execution=execution, planner=planner)
+    if planner is not None:
+        _say_budget(store, planner)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(result.counts.items())) or "nothing new"
     if result.error:
         print(f"normbench: error: {result.error}", file=sys.stderr)
@@ -199,20 +234,34 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _settle(store, suites, quick: bool, max_seeds: int, execution, first):
-    """One round of seeds where verdicts are open (bench.analysis.settle); the counts add up."""
-    from bench import execute
-    from bench.execute.settle import settle_cases
+def _planner(args, store, suites, quick: bool, workers: int):
+    """The budgeted run's seed planner (None without --budget): its budget and each suite's looks are
+    kept in run.json, so the report widens the intervals to match and a resume keeps the plan."""
+    from bench.execute.settle import Budget, SeedPlanner
 
-    cases = settle_cases(store.load().records, suites, quick, max_seeds)
-    added = execute.plan_extra_cases(store, cases)
-    print(f"normbench: settle: {added} more case(s) for the headline comparisons still open (at most "
-          f"{max_seeds} seeds per candidate)", file=sys.stderr)
-    if not added:
-        return first
-    result = execute.run_cases(store, suites, quick, execution=execution)
-    result.counts.update(first.counts)
-    return result
+    kept = store.read_info().get("budget")
+    if args.budget is None and not (args.resume and kept):
+        if args.max_seeds:
+            raise NormbenchError("--max-seeds caps the seeds of a budgeted run: give --budget as well")
+        return None
+    seconds = args.budget if args.budget is not None or not kept else kept.get("seconds")
+    max_seeds = args.max_seeds or (kept or {}).get("max_seeds") or Budget(None).max_seeds
+    slots = workers or os.cpu_count() or 1
+    planner = SeedPlanner(store, suites, quick, Budget(seconds, max_seeds), slots)
+    info = store.read_info()
+    for entry, suite in zip(info["suites"], suites):
+        entry["verdicts"] = {**entry.get("verdicts", {}), "looks": len(planner.schedule(suite))}
+    info["budget"] = {"seconds": seconds, "max_seeds": max_seeds, "spent": False}
+    store.write_info(info)
+    return planner
+
+
+def _say_budget(store, planner) -> None:
+    info = store.read_info()
+    store.update_info(budget={**info.get("budget", {}), "spent": planner.budget_spent, "rounds": planner.rounds})
+    why = "the budget ran out before every open comparison was fed" if planner.budget_spent else \
+        "every headline comparison decided, at its seed cap, or beyond what the cap can show"
+    print(f"normbench: budget: {planner.rounds} round(s) of added seeds; stopped because {why}", file=sys.stderr)
 
 
 @contextmanager
@@ -336,5 +385,29 @@ def cmd_fidelity(args) -> int:
     return 1 if args.strict and not BOUNDS[0] <= ratio <= BOUNDS[1] else 0
 
 
+def cmd_export(args) -> int:
+    from bench.results.store import RunStore
+
+    if args.to not in ("mlflow", "parquet"):
+        raise NormbenchError(f"--to must be mlflow or parquet, got {args.to!r}")
+    store = RunStore.open(args.results, args.run)
+    if args.to == "parquet":
+        from bench.export.to_parquet import export_parquet
+
+        path, rows, problems = export_parquet(store, args.out)
+        summary = f"parquet: {rows} records of {store.path} in {path}"
+    else:
+        from bench.export.to_mlflow import export_mlflow
+
+        done = export_mlflow(store, args.tracking_uri, args.experiment)
+        problems = done.problems
+        summary = (f"mlflow: {done.created} case run(s) logged, {done.existing} already there, under "
+                   f"{done.suites} suite run(s) of experiment {done.experiment!r} at {done.tracking_uri}")
+    for problem in problems:
+        print(f"normbench: warning: {problem}", file=sys.stderr)
+    print(summary)
+    return 0
+
+
 COMMANDS = {"run": cmd_run, "check": cmd_check, "report": cmd_report, "compare": cmd_compare,
-            "fidelity": cmd_fidelity}
+            "fidelity": cmd_fidelity, "export": cmd_export}

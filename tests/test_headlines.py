@@ -72,8 +72,8 @@ def test_a_new_headline_kind_is_one_entry_seen_by_validation_verdicts_findings_r
     assert findings.header == ["setting", "worst (accuracy)", "gap [95% interval]", "verdict"]
     html = render_report([RunData({"run_id": "r", "suites": [{"name": "s", "verdicts": options}]}, RECORDS, [])])
     assert "the worst candidate against the best" in html and "gap [95% interval]" in html
-    (request,) = seed_requests(records_frame(RECORDS), options, [0, 1, 2], max_seeds=8)
-    assert request.setting == {"device": "cpu", "batch_size": 8} and request.seeds[0] == 3
+    (request,) = seed_requests(records_frame(RECORDS), options, [0, 1, 2], (3, 6))
+    assert request.setting == {"device": "cpu", "batch_size": 8} and request.seeds == (3, 4, 5)
 
 
 def test_speed_against_the_baseline_is_a_seed_paired_ratio_and_every_other_kind_gets_a_table():

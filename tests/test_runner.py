@@ -145,8 +145,9 @@ def test_a_full_disk_stops_the_run_cleanly_and_resume_completes_it(tmp_path, cap
     assert store.read_info()["state"] == "complete"
 
 
-def test_settle_runs_the_planned_extra_cases_and_resume_keeps_them(tmp_path, monkeypatch, capsys):
-    """--settle's plan (here: seed 7 of two cases, planted) is run, kept in run.json, not rerun."""
+def test_a_budgeted_run_feeds_planned_cases_to_the_running_worker_and_resume_keeps_them(tmp_path, monkeypatch, capsys):
+    """--budget's plan (here: seed 7 of two cases, planted) joins the running worker's queue, is kept
+    in run.json with the budget and each suite's looks, and is not rerun on resume."""
     import bench.execute.settle
     from bench.suite import expand, load_suite
 
@@ -154,14 +155,19 @@ def test_settle_runs_the_planned_extra_cases_and_resume_keeps_them(tmp_path, mon
     chosen = [c for c in expand(suite) if c.device == "cpu" and c.normalizer == "layer"]
     planted = [Case.from_dict({**c.to_dict(), "seed": 7, "case_id": c.case_id.replace("seed=0", "seed=7")})
                for c in chosen]
-    monkeypatch.setattr(bench.execute.settle, "settle_cases", lambda records, suites, quick, max_seeds: planted)
+    plans = iter([planted])
+    monkeypatch.setattr(bench.execute.settle.SeedPlanner, "_plan", lambda self, planned, pending: next(plans, []))
     results = tmp_path / "results"
-    assert main(["run", TINY, "--results", str(results), "--settle", "5", "--no-report"]) == 0
-    assert f"settle: {len(planted)} more case(s)" in capsys.readouterr().err
+    assert main(["run", TINY, "--results", str(results), "--budget", "10m", "--max-seeds", "8", "--no-report"]) == 0
+    err = capsys.readouterr().err
+    assert f"+{len(planted)} cases: more seeds where headline comparisons are open" in err
+    assert "budget: 1 round(s) of added seeds" in err
     ids = set(cpu_records(results))
     assert {c.case_id for c in planted} <= ids and len(ids) == TINY_CPU_CASES + len(planted)
     info = json.loads((results / "latest" / "run.json").read_text())
     assert [c["case_id"] for c in info["extra_cases"]] == [c.case_id for c in planted]
+    assert info["budget"] == {"seconds": 600.0, "max_seeds": 8, "spent": False, "rounds": 1}
+    assert info["suites"][0]["verdicts"]["looks"] == 3  # 1 seed: looks at 2, 4 and 8
     assert info["state"] == "complete"
     assert main(["run", "--resume", "latest", "--results", str(results), "--no-report"]) == 0
     assert "18 cases in 1 suite(s), 18 already recorded" in capsys.readouterr().err

@@ -1,13 +1,20 @@
-"""--settle plans more seeds only where an accuracy verdict is open, and only for that setting."""
+"""Budgeted runs plan seeds only where a headline comparison is unsettled, up to its next look, the
+most informative per CPU-second first, never for a setting whose seeds are still in flight."""
 
-from bench.execute.settle import settle_cases
+import json
+
+from bench.analysis.frame import records_frame
+from bench.analysis.sequential import looks
+from bench.analysis.settle import seed_requests
+from bench.execute.settle import Budget, SeedPlanner, in_setting
+from bench.results.store import RunStore
 from bench.suite.loader import suite_from_document
 
 SUITE = {"name": "s", "normalizers": {"batch": {}, "layer": {}}, "grid": {"batch_size": [8, 32]},
          "seeds": [0, 1, 2], "devices": ["cpu"]}
 
 
-def records(accuracies: dict) -> list[dict]:
+def records(accuracies: dict, seconds: float = 2.0) -> list[dict]:
     """accuracies[(normalizer, batch)] = per-seed values."""
     out = []
     for (normalizer, batch), values in accuracies.items():
@@ -15,34 +22,66 @@ def records(accuracies: dict) -> list[dict]:
             out.append({"case_id": f"s/{normalizer}/batch_size={batch}/seed={seed}/cpu", "suite": "s",
                         "normalizer": normalizer, "device": "cpu", "status": "ok", "seed": seed,
                         "batch_size": batch, "axes": {"batch_size": batch}, "not_applicable": [],
-                        "test_accuracy": acc})
+                        "config_hash": f"{normalizer}{batch}", "case_seconds": seconds, "test_accuracy": acc})
     return out
 
 
-def test_only_open_settings_get_seeds_and_only_as_many_as_the_spread_asks():
-    suite = suite_from_document(SUITE, "s.yaml")
-    data = records({
-        ("batch", 8): [0.90, 0.80, 0.95], ("layer", 8): [0.85, 0.82, 0.88],  # open
-        ("batch", 32): [0.95, 0.96, 0.97], ("layer", 32): [0.85, 0.86, 0.87],  # decided: batch by 0.10
-    })
-    cases = settle_cases(data, [suite], quick=False, max_seeds=8)
-    assert {c.axes["batch_size"] for c in cases} == {8}
-    assert {c.normalizer for c in cases} == {"batch", "layer"}
-    seeds = sorted({c.seed for c in cases})
-    assert seeds[0] == 3 and len(seeds) <= 5  # new seeds after 0-2, at most 8 in all
-    assert all(c.suite == "s" and c.case_id.endswith(f"/seed={c.seed}/cpu") for c in cases)
+OPEN_AT_8 = {("batch", 8): [0.90, 0.80, 0.95], ("layer", 8): [0.85, 0.82, 0.88],  # open
+             ("batch", 32): [0.95, 0.96, 0.97], ("layer", 32): [0.85, 0.86, 0.87]}  # batch by 0.10: settled
 
 
-def test_max_seeds_caps_and_a_second_round_continues_after_the_first():
-    suite = suite_from_document(SUITE, "s.yaml")
+def test_only_unsettled_settings_get_seeds_up_to_their_next_look():
+    requests = seed_requests(records_frame(records(OPEN_AT_8)), {}, [0, 1, 2], looks(3))
+    assert [r.setting["batch_size"] for r in requests] == [8]
+    assert requests[0].seeds == (3, 4, 5)  # 3 seeds -> the look at 6
+    assert requests[0].seconds == 3 * 2 * 2.0  # 3 seeds x 2 candidates x 2 s
+
+
+def test_the_most_decidable_per_second_comes_first():
+    close = {("batch", 8): [0.90, 0.80, 0.95], ("layer", 8): [0.85, 0.82, 0.88],  # barely separated
+             ("batch", 32): [0.93, 0.95, 0.97], ("layer", 32): [0.90, 0.90, 0.90]}  # almost decided
+    requests = seed_requests(records_frame(records(close)), {}, [0, 1, 2], looks(3))
+    assert [r.setting["batch_size"] for r in requests] == [32, 8]
+    assert requests[0].value > requests[1].value
+
+
+def test_no_look_left_no_seeds():
     data = records({("batch", 8): [0.90, 0.80, 0.95], ("layer", 8): [0.85, 0.82, 0.88]})
-    assert sorted({c.seed for c in settle_cases(data, [suite], False, max_seeds=4)}) == [3]
-    more = data + records({("batch", 8): [0.9] * 4, ("layer", 8): [0.85] * 4})[3:4] \
-        + records({("layer", 8): [0.85] * 4})[3:4]
-    assert min(c.seed for c in settle_cases(more, [suite], False, max_seeds=8)) == 4
+    assert seed_requests(records_frame(data), {}, [0, 1, 2], (3,)) == []
+    decided = records({("batch", 8): [0.95, 0.96, 0.97], ("layer", 8): [0.85, 0.86, 0.87]})
+    assert seed_requests(records_frame(decided), {}, [0, 1, 2], looks(3)) == []
 
 
-def test_nothing_open_nothing_planned():
+def _store(tmp_path, data: list[dict], extra=()) -> RunStore:
     suite = suite_from_document(SUITE, "s.yaml")
-    data = records({("batch", 8): [0.95, 0.96, 0.97], ("layer", 8): [0.85, 0.86, 0.87]})
-    assert settle_cases(data, [suite], False, max_seeds=8) == []
+    store = RunStore.create(tmp_path, {"state": "running", "suites": [], "extra_cases": list(extra)})
+    for record in data:
+        store.save_case(record, [])
+    return store, suite
+
+
+def test_the_planner_writes_its_cases_to_run_json_and_leaves_settings_in_flight_alone(tmp_path):
+    store, suite = _store(tmp_path, records(OPEN_AT_8))
+    planner = SeedPlanner(store, [suite], quick=False, budget=Budget(None))
+    cases = planner.more()
+    assert {(c.normalizer, c.axes["batch_size"], c.seed) for c in cases} == {
+        (n, 8, s) for n in ("batch", "layer") for s in (3, 4, 5)}
+    assert [c["case_id"] for c in json.loads((store.path / "run.json").read_text())["extra_cases"]] == \
+        [c.case_id for c in cases]
+    assert all(in_setting(c, {"device": "cpu", "batch_size": 8}) for c in cases)
+    # nothing finished since: the same cases come back as pending, none new
+    again = planner.more()
+    assert {c.case_id for c in again} == {c.case_id for c in cases} and planner.rounds == 1
+
+
+def test_a_spent_budget_plans_nothing_and_says_so(tmp_path):
+    store, suite = _store(tmp_path, records(OPEN_AT_8))
+    planner = SeedPlanner(store, [suite], quick=False, budget=Budget(0.0))
+    assert planner.more() == [] and planner.budget_spent
+
+
+def test_the_budget_takes_what_fits(tmp_path):
+    """A 3-second budget on one slot holds no 12-second request."""
+    store, suite = _store(tmp_path, records(OPEN_AT_8))
+    planner = SeedPlanner(store, [suite], quick=False, budget=Budget(3.0))
+    assert planner.more() == [] and planner.budget_spent

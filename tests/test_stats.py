@@ -68,7 +68,7 @@ def test_open_verdicts_say_how_many_seeds_would_settle_them():
 def test_effects_too_small_to_chase_say_so():
     d = difference({0: 0.9, 1: 0.5, 2: 0.7}, {0: 0.5, 1: 0.9, 2: 0.7001})
     assert samples_needed(d, 0.0) is None
-    assert decide(d, 0.0).text("±0 points") == "open: more than 50 seeds needed"
+    assert decide(d, 0.0).text("±0 points") == "open: more than 48 seeds needed"
 
 
 def test_log_ratio_is_the_ratio_of_geometric_means():

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from bench.analysis import comparisons, sentences, time_to_accuracy
-from bench.core.params import Param, in_unit_interval
+from bench.core.params import Param, in_unit_interval, positive
 from bench.results.fields import FIELDS, accuracy_fields
 
 
@@ -114,6 +114,10 @@ VERDICT_OPTIONS: Mapping[str, Param] = {
                       help="accuracy difference (a fraction: 0.01 = 1 point) within which two settings tie"),
     "throughput": Param(float, 0.05, in_unit_interval,
                         help="relative throughput difference within which two settings tie"),
+    "looks": Param(int, 1, positive,
+                   help="how many times a comparison may be judged as seeds are added (normbench run --budget "
+                        "sets it from the seed cap): every interval is widened over the looks (Bonferroni), "
+                        "so stopping at the first decided look keeps the error rates; 1: a fixed-seed run"),
 }
 DEFAULTS = {name: param.default for name, param in VERDICT_OPTIONS.items()}
 

@@ -1,49 +1,114 @@
-"""Where more seeds would decide a headline comparison (``normbench run --settle N``).
+"""Where the next seeds go in a budgeted run (``normbench run --budget``): the open headline
+comparisons, the most informative per CPU-second first.
 
-Running every suite with ten seeds would cost several times a full run, and most comparisons are
-decided with three to five. After a run, each suite's headline verdicts (whatever their kind:
-best against runner-up, against a baseline, against a second field, throughput) are computed as the
-report computes them; at every setting still open, the observed spread's estimate of the seeds
-that would settle it is taken, capped at ``max_seeds``. The engine turns each request into cases
-(:mod:`bench.execute.settle`). One round: the estimate is an estimate, and the report says which
-settings stay open.
+After every round each suite's headline comparisons (whatever their kind) are judged as the report
+judges them, with the intervals of the run's sequential design (:mod:`bench.analysis.sequential`).
+A comparison that is not settled asks for seeds up to its next look; requests are ranked by the
+chance the next look decides them (if the observed mean and spread hold) per second of the cases
+they add. The engine turns each request into cases (:mod:`bench.execute.settle`) and spends the
+budget down the ranking.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
 import pandas as pd
+from scipy import stats as scipy_stats
 
-from bench.analysis.verdicts import headline, setting_verdicts
+from bench.analysis import sequential
+from bench.analysis.stats import Difference, quantiles
+from bench.analysis.verdicts import Verdict, headline, setting_verdicts
+
+FALLBACK_CASE_SECONDS = 10.0  # a setting whose cases recorded no time yet (all skipped, say)
 
 
 @dataclass(frozen=True)
 class SeedRequest:
     """New ``seeds`` for every candidate at ``setting`` (device, shared axis values, and the
-    normalizer when an axis's values compete)."""
+    normalizer when an axis's values compete); ``value`` is the chance the next look decides the
+    comparison per CPU-second it costs (higher first)."""
 
     setting: dict
     seeds: tuple[int, ...]
+    value: float = 0.0
+    seconds: float = 0.0  # estimated CPU-seconds of the cases it adds
 
 
-def seed_requests(frame: pd.DataFrame, options: dict, used_seeds: Sequence[int], max_seeds: int) -> list[SeedRequest]:
-    """One request per open headline comparison of one suite's records that more seeds could settle;
-    new seeds continue after every seed the suite has used, so a second round never repeats one."""
+def seed_requests(frame: pd.DataFrame, options: dict, used_seeds: Sequence[int], schedule: tuple[int, ...],
+                  rounds: dict | None = None) -> list[SeedRequest]:
+    """One request per unsettled headline comparison of one suite's records that has a look left;
+    new seeds continue after every seed the suite has used (recorded or planned), so no seed repeats.
+    ``schedule`` is the suite's looks (:func:`bench.analysis.sequential.looks`)."""
     seen = [int(s) for s in frame["seed"].dropna().unique()] + [int(s) for s in used_seeds]
-    requests = []
-    for verdict in headline(setting_verdicts(frame, None, options), options):
-        if verdict.decision.outcome != "open" or not verdict.decision.needed:
+    options = {**options, "looks": len(schedule)}
+    requests: dict[tuple, SeedRequest] = {}
+    for verdict in headline(setting_verdicts(frame, rounds, options), options):
+        margin = _margin(verdict)
+        if sequential.settled(verdict.decision, verdict.diff, margin):
             continue
-        target = min(verdict.decision.needed, max_seeds)
-        seeds = new_seeds(seen, target - verdict.diff.n)
-        if seeds:
-            requests.append(SeedRequest(verdict.setting, tuple(seeds)))
-    return requests
+        n = verdict.diff.n if verdict.diff is not None else 0
+        target = sequential.next_look(n, schedule)
+        if target is None:
+            continue
+        seeds = new_seeds(seen, target - n)
+        candidates = _candidates(frame, verdict.setting)
+        seconds = len(seeds) * candidates * _case_seconds(frame, verdict.setting)
+        value = chance_next_look_decides(verdict.diff, margin, target) / max(seconds, 1e-3)
+        key = tuple(sorted((k, str(v)) for k, v in verdict.setting.items()))
+        if key not in requests or requests[key].value < value:  # one request per setting
+            requests[key] = SeedRequest(verdict.setting, tuple(seeds), value, seconds)
+    return sorted(requests.values(), key=lambda r: r.value, reverse=True)
+
+
+def chance_next_look_decides(diff: Difference | None, margin: float, target: int) -> float:
+    """If the observed mean and spread are the truth, the chance that ``target`` samples give an
+    interval that excludes zero or lies inside the margin (a normal approximation; 0.5 when there
+    is no spread to go by yet)."""
+    if diff is None or diff.n < 2 or not math.isfinite(diff.sd) or diff.sd <= 0:
+        return 0.5
+    se = diff.sd / math.sqrt(target)
+    q95, q90 = quantiles(diff.looks)
+    t95, t90 = scipy_stats.t.ppf(q95, target - 1), scipy_stats.t.ppf(q90, target - 1)
+    effect = abs(diff.mean)
+    win = scipy_stats.norm.cdf((effect - t95 * se) / se)
+    tie = scipy_stats.norm.cdf((margin - effect - t90 * se) / se)
+    return float(min(1.0, max(win, tie)))
 
 
 def new_seeds(existing: Sequence[int], count: int) -> list[int]:
     """``count`` seeds after every seed in ``existing``."""
     start = max(existing, default=-1) + 1
     return list(range(start, start + max(count, 0)))
+
+
+def _margin(verdict: Verdict) -> float:
+    return math.log1p(verdict.margin) if verdict.scale == "ratio" else verdict.margin
+
+
+def _in(frame: pd.DataFrame, setting: dict) -> pd.DataFrame:
+    mask = pd.Series(True, index=frame.index)
+    for key, value in setting.items():
+        if key not in frame:
+            continue
+        if isinstance(value, float) and math.isnan(value):
+            mask &= frame[key].isna()
+        else:
+            mask &= frame[key].astype(str) == str(value)
+    return frame[mask]
+
+
+def _candidates(frame: pd.DataFrame, setting: dict) -> int:
+    """Cases one more seed adds at ``setting``: one per configuration recorded there for one seed."""
+    rows = _in(frame, setting)
+    if rows.empty:
+        return 1
+    return max(1, int(rows.groupby("seed")["config_hash"].nunique().max()))
+
+
+def _case_seconds(frame: pd.DataFrame, setting: dict) -> float:
+    seconds = _in(frame, setting)["case_seconds"].dropna()
+    seconds = seconds[seconds > 0]
+    return float(seconds.median()) if len(seconds) else FALLBACK_CASE_SECONDS

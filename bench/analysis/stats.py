@@ -6,10 +6,15 @@ winner) or its 90% interval lies inside the suite's equivalence margin (a tie, t
 tests of TOST at 5% each). Seeds are paired when both candidates ran the same seeds: the same seed
 means the same data order and initial weights where the model allows, so the paired difference
 removes the seed's own effect.
+
+A run that adds seeds until its comparisons are decided looks at each comparison up to ``looks``
+times (:mod:`bench.analysis.sequential`); its intervals are then Bonferroni-widened over the looks
+(alpha / looks each), so stopping on the first decided look keeps the error rates.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -17,14 +22,15 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import stats
 
-MAX_SEEDS = 50  # beyond this a setting is "not settled by seeds": the effect is too small to chase
+MAX_SEEDS = 48  # the default seed cap: beyond it a setting is "not settled by seeds" (3 doubled four times)
 MAX_ROUNDS = 5000
 DECIDED = ("winner", "tie", "all failed")  # outcomes that answer the question (all failed is an answer too)
 
 
 @dataclass(frozen=True)
 class Difference:
-    """``mean`` of a - b with its 95% (winner) and 90% (equivalence) intervals over ``n`` samples."""
+    """``mean`` of a - b with its 95% (winner) and 90% (equivalence) intervals over ``n`` samples;
+    with ``looks`` > 1 the intervals are (1 - 0.05/looks) and (1 - 0.10/looks) ones."""
 
     mean: float
     low95: float
@@ -34,6 +40,7 @@ class Difference:
     n: int
     sd: float
     paired: bool
+    looks: int = 1
 
 
 @dataclass(frozen=True)
@@ -56,46 +63,60 @@ class Decision:
         return f"open: about {self.needed} {self.samples} would settle it"
 
 
-def difference(a: Mapping[int, float], b: Mapping[int, float]) -> Difference:
+def difference(a: Mapping[int, float], b: Mapping[int, float], looks: int = 1) -> Difference:
     """a - b over seeds: paired on the seeds both have when there are at least two, else Welch's
-    unpaired interval over all of each."""
+    unpaired interval over all of each; intervals widened over ``looks`` sequential looks."""
     a = {k: float(v) for k, v in a.items() if _finite(v)}
     b = {k: float(v) for k, v in b.items() if _finite(v)}
     common = sorted(set(a) & set(b))
     if len(common) >= 2:
         diffs = np.array([a[k] - b[k] for k in common])
-        return _one_sample(diffs, paired=True)
-    return welch(list(a.values()), list(b.values()))
+        return _one_sample(diffs, paired=True, looks=looks)
+    return welch(list(a.values()), list(b.values()), looks)
 
 
-def welch(a: Sequence[float], b: Sequence[float]) -> Difference:
+def quantiles(looks: int = 1) -> tuple[float, float]:
+    """The t quantiles of the winner (two-sided 95%) and tie (one-sided 5%, TOST) intervals at one
+    of ``looks`` looks: alpha split evenly over the looks (Bonferroni)."""
+    return 1 - 0.025 / looks, 1 - 0.05 / looks
+
+
+def welch(a: Sequence[float], b: Sequence[float], looks: int = 1) -> Difference:
     """mean(a) - mean(b) with Welch-Satterthwaite degrees of freedom."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     if len(a) == 0 or len(b) == 0:
-        return Difference(math.nan, math.nan, math.nan, math.nan, math.nan, 0, math.nan, False)
+        return Difference(math.nan, math.nan, math.nan, math.nan, math.nan, 0, math.nan, False, looks)
     mean = float(a.mean() - b.mean())
     n = min(len(a), len(b))
     if len(a) < 2 or len(b) < 2:
-        return Difference(mean, math.nan, math.nan, math.nan, math.nan, n, math.nan, False)
+        return Difference(mean, math.nan, math.nan, math.nan, math.nan, n, math.nan, False, looks)
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     se = math.sqrt(va + vb)
     if se == 0:
-        return Difference(mean, mean, mean, mean, mean, n, 0.0, False)
+        return Difference(mean, mean, mean, mean, mean, n, 0.0, False, looks)
     df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    h95, h90 = stats.t.ppf(0.975, df) * se, stats.t.ppf(0.95, df) * se
+    q95, q90 = quantiles(looks)
+    h95, h90 = stats.t.ppf(q95, df) * se, stats.t.ppf(q90, df) * se
     # sd of one difference, for the seeds-needed estimate: se * sqrt(n) as if paired
-    return Difference(mean, mean - h95, mean + h95, mean - h90, mean + h90, n, se * math.sqrt(n), False)
+    return Difference(mean, mean - h95, mean + h95, mean - h90, mean + h90, n, se * math.sqrt(n), False, looks)
 
 
-def _one_sample(diffs: np.ndarray, paired: bool) -> Difference:
+def _one_sample(diffs: np.ndarray, paired: bool, looks: int = 1) -> Difference:
     n, mean = len(diffs), float(diffs.mean())
     sd = float(diffs.std(ddof=1))
-    h95, h90 = _half(sd, n, 0.975), _half(sd, n, 0.95)
-    return Difference(mean, mean - h95, mean + h95, mean - h90, mean + h90, n, sd, paired)
+    q95, q90 = quantiles(looks)
+    h95, h90 = _half(sd, n, q95), _half(sd, n, q90)
+    return Difference(mean, mean - h95, mean + h95, mean - h90, mean + h90, n, sd, paired, looks)
 
 
 def _half(sd: float, n: int, quantile: float) -> float:
-    return float(stats.t.ppf(quantile, n - 1) * sd / math.sqrt(n)) if sd > 0 else 0.0
+    return float(_t(quantile, n - 1) * sd / math.sqrt(n)) if sd > 0 else 0.0
+
+
+@functools.lru_cache(maxsize=4096)
+def _t(quantile: float, df: int) -> float:
+    """Student's t quantile, cached: the sequential simulation asks for the same few thousands of times."""
+    return float(stats.t.ppf(quantile, df))
 
 
 def decide(diff: Difference, margin: float, samples: str = "seeds") -> Decision:
@@ -115,20 +136,21 @@ def samples_needed(diff: Difference, margin: float, limit: int = MAX_SEEDS) -> i
     """Smallest sample count (per candidate) at which the observed mean and spread would decide
     either way; None beyond ``limit``."""
     effect, sd = abs(diff.mean), diff.sd
+    q95, q90 = quantiles(diff.looks)
     n = max(diff.n, 2)
     while n <= limit:
-        if _half(sd, n, 0.975) < effect or _half(sd, n, 0.95) < margin - effect:
+        if _half(sd, n, q95) < effect or _half(sd, n, q90) < margin - effect:
             return n
         n += 1 if n < 100 else n // 10
     return None
 
 
-def log_ratio(a: Sequence[float], b: Sequence[float]) -> Difference:
+def log_ratio(a: Sequence[float], b: Sequence[float], looks: int = 1) -> Difference:
     """Difference of mean log values (Welch): exp() of it and its bounds is the ratio a/b with its
     interval, the scale on which timings vary (noise is multiplicative)."""
     a = [math.log(v) for v in a if _finite(v) and v > 0]
     b = [math.log(v) for v in b if _finite(v) and v > 0]
-    return welch(a, b)
+    return welch(a, b, looks)
 
 
 def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:

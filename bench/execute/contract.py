@@ -46,8 +46,9 @@ class Executor(Protocol):
     def describe(self) -> dict:
         """What run.json records of this execution (executor, slots, nodes...)."""
 
-    def execute(self, cases: Sequence, finished: Finished) -> None:
-        """Run ``cases``, calling ``finished`` once per case as it ends (failed ones included)."""
+    def execute(self, cases: Sequence, finished: Finished, more: "Callable[[], list] | None" = None) -> None:
+        """Run ``cases``, calling ``finished`` once per case as it ends (failed ones included); when
+        the queue runs dry and a case has finished since the last ask, ``more()`` may add cases."""
 
     def running_by_node(self) -> dict[str, int]:
         """Cases in flight per node, for the progress line."""

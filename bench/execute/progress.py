@@ -40,6 +40,17 @@ class Progress:
         print(f"[{self.done}/{self.total}] {status:<7} {seconds:6.1f}s  {case_id}  (eta {self.eta()})"
               + (f"  [{nodes}]" if nodes else ""), file=self.stream, flush=True)
 
+    def grow(self, more: int, why: str) -> None:
+        """``more`` cases joined the run (a budgeted run's next seeds): said once, counted in the ETA."""
+        if more <= 0:
+            return
+        self.total += more
+        if self._bar is not None:
+            self._bar.total = self.total
+            self._bar.refresh()
+        else:
+            print(f"[{self.done}/{self.total}] +{more} cases: {why}", file=self.stream, flush=True)
+
     def nodes(self, running: Mapping[str, int]) -> str:
         """``node: N running, M done`` per node, only when more than one node has taken part."""
         names = sorted(set(self.done_by_node) | set(running))

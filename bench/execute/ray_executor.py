@@ -119,6 +119,7 @@ class RayExecutor:
         self.actor_class = ray.remote(CaseWorker)
         self.flushing: set = set()  # nodes timing their slots' pending cases: they take no new case
         self.queues: dict[str, deque] = {}
+        self.more, self.ask = None, False  # a budgeted run's source of further cases (execute sets it)
         try:
             if slots * self.slot_cpus > self.cluster.cpus:
                 raise NormbenchError(f"{slots} workers of {self.slot_cpus} CPU(s) need {slots * self.slot_cpus} "
@@ -161,12 +162,15 @@ class RayExecutor:
                 running[slot.label] = running.get(slot.label, 0) + held
         return running
 
-    def execute(self, cases: list[Case], finished: Finished) -> None:
-        """Model cases on the slots; then CPU layer cases (all timing, nothing to overlap) on one
-        worker per node that holds and uses all of the node's CPUs, as a serial run would."""
+    def execute(self, cases: list[Case], finished: Finished, more=None) -> None:
+        """Model cases on the slots (and whatever ``more`` adds as they finish); then CPU layer cases
+        (all timing, nothing to overlap) on one worker per node that holds and uses all of the
+        node's CPUs, as a serial run would."""
         self.finished = finished
+        self.more, self.ask = more, more is not None
         whole_node = [case for case in cases if case.workload == "layer" and case.device == "cpu"]
         self._run([case for case in cases if not (case.workload == "layer" and case.device == "cpu")])
+        self.more = None
         if whole_node:
             self._one_worker_per_node()
             self._run(whole_node)
@@ -174,7 +178,7 @@ class RayExecutor:
     def _run(self, cases: list[Case]) -> None:
         queues = {device: deque(case for case in cases if case.device == device) for device in ("cpu", "gpu")}
         self.queues = queues
-        while any(queues.values()) or any(slot.phase in CASE_PHASES or slot.pending for slot in self.slots):
+        while self._feed(queues) or any(slot.phase in CASE_PHASES or slot.pending for slot in self.slots):
             for device, queue in queues.items():
                 if queue and not any(slot.device == device for slot in self.slots):
                     raise NormbenchError(f"every Ray worker for {device.upper()} cases was lost; finished "
@@ -186,6 +190,15 @@ class RayExecutor:
                 for ref in ready:
                     self._collect(calls[ref])
             self._enforce_deadlines()
+
+    def _feed(self, queues: dict[str, deque]) -> bool:
+        """Whether cases are queued, after asking ``more`` for some when the queues ran dry and a
+        case finished since the last ask (a budgeted run's next seeds: no slot waits for a round)."""
+        if self.more is not None and self.ask and not any(queues.values()):
+            self.ask = False
+            for case in self.more():
+                queues[case.device].append(case)
+        return any(queues.values())
 
     def stop(self) -> None:
         """Kill every slot's worker, then leave the cluster (an embedded one shuts down with it)."""
@@ -257,6 +270,7 @@ class RayExecutor:
 
     def _done(self, slot: _Slot, case: Case, record: dict, benchmarks: list) -> None:
         slot.phase, slot.case = "idle", None
+        self.ask = self.more is not None
         slot.cases_run += 1
         if record["status"] == "failed" or slot.cases_run >= MAX_CASES_PER_WORKER:
             slot.retiring = True  # a failure may leave the worker unfit; long-lived ones leak a little

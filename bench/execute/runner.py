@@ -66,17 +66,23 @@ def interleave(cases: list[Case], seed: int) -> list[Case]:
 
 
 def run_cases(store: RunStore, suites: Sequence[Suite], quick: bool, stream=None,
-              execution: Execution = Execution()) -> RunResult:
-    """Run every case of ``suites`` not yet in ``store``, then the extra cases run.json plans
-    (``--settle``: more seeds where verdicts are open). Ctrl-C (or SIGTERM, which the CLI turns
-    into it) at any point, TensorFlow's import included, returns with ``interrupted=True`` and the
-    run marked so in run.json."""
-    driver = _Driver(store, stream or sys.stderr)  # stderr looked up per call: tests swap it
+              execution: Execution = Execution(), planner=None) -> RunResult:
+    """Run every case of ``suites`` not yet in ``store``, then the extra cases run.json plans; with a
+    ``planner`` (:class:`bench.execute.settle.SeedPlanner`, ``--budget``), keep adding seeds where
+    headline comparisons are open, as slots free up, until the planner has nothing left. Ctrl-C (or
+    SIGTERM, which the CLI turns into it) at any point, TensorFlow's import included, returns with
+    ``interrupted=True`` and the run marked so in run.json."""
+    driver = _Driver(store, stream or sys.stderr, planner)  # stderr looked up per call: tests swap it
     info = store.read_info()
     cases = interleave([case for suite in suites for case in expand(suite, quick)], info.get("order_seed", 0))
     cases += interleave(_extra_cases(info), info.get("order_seed", 0))
     try:
         driver.run(cases, len(suites), execution)
+        while planner is not None:  # seeds planned for a backend whose workers had already stopped
+            more = [case for case in planner.more() if case.case_id not in store.finished_case_ids()]
+            if not more:
+                break
+            driver.run(more, len(suites), execution)
     except KeyboardInterrupt:
         return driver.finish("interrupted")
     except NormbenchError as exc:  # the results disk refused a write; the workers could not start
@@ -105,8 +111,9 @@ def _extra_cases(info: dict) -> list[Case]:
 class _Driver:
     """The state of one ``run_cases`` call: its executor, progress and counts."""
 
-    def __init__(self, store: RunStore, stream):
+    def __init__(self, store: RunStore, stream, planner=None):
         self.store = store
+        self.planner = planner
         self.stream = stream
         self.counts: Counter = Counter()
         self.executor = None
@@ -157,7 +164,14 @@ class _Driver:
                 todo = [case for case in todo if case not in unrunnable]
 
         self.progress = Progress(len(todo), self.stream)
-        self.executor.execute(todo, self.case_finished)
+        more = None
+        if self.planner is not None:
+            def more():
+                cases = [case for case in self.planner.more(names) if case.device != "gpu" or
+                         not self.executor.gpu_reasons.get(backend_of(case))]
+                self.progress.grow(len(cases), "more seeds where headline comparisons are open")
+                return cases
+        self.executor.execute(todo, self.case_finished, more)
         self.progress.close()
         self.progress = None
         self.executor.stop()

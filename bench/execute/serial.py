@@ -12,10 +12,12 @@ import multiprocessing
 import os
 import signal
 import time
+from collections import deque
 from typing import Any
 
 from bench.core.errors import WorkerStartFailed
-from bench.execute.in_worker import CaseRun, quiet_framework_output, start_worker
+from bench.execute.in_worker import CaseRun, quiet_framework_output, run_group, start_worker
+from bench.execute.timing_groups import group_key, take_group
 from bench.execute.contract import MAX_CASES_PER_WORKER, START_TIMEOUT, Finished
 from bench.results.records import new_record, now
 from bench.suite import Case
@@ -61,12 +63,37 @@ class SerialExecutor:
     def running_by_node(self) -> dict[str, int]:
         return {self.host: 1} if self.current else {}
 
-    def execute(self, cases: list[Case], finished: Finished) -> None:
-        for case in cases:
+    def execute(self, cases: list[Case], finished: Finished, more=None) -> None:
+        queue = deque(cases)
+        while queue or more is not None:
+            if not queue:
+                queue.extend(more())
+                if not queue:
+                    return
+            case = queue.popleft()
             self.current = case.case_id
-            record, benchmarks = self.run_one(case)
+            for record, benchmarks in self.run_group(take_group(case, queue)):
+                finished(record, benchmarks, self.host)
             self.current = None
-            finished(record, benchmarks, self.host)
+
+    def run_group(self, cases: list[Case]) -> list[tuple[dict, list]]:
+        """A setting's candidates (bench.execute.timing_groups) trained in one worker, then timed
+        there interleaved; if that worker dies, each case runs again alone, so only the case that
+        caused it fails."""
+        if len(cases) == 1:
+            return [self.run_one(cases[0])]
+        name = cases[0].settings.get("backend", "tensorflow")
+        worker = self.workers.get(name)
+        if worker is None or worker.cases_run + len(cases) > MAX_CASES_PER_WORKER:
+            worker = self.fresh_worker(name)
+        try:
+            results = worker.run_group(cases, group_key(cases[0]))
+        except CaseAborted:
+            self.workers.pop(name, None)
+            return [self.run_one(case) for case in cases]
+        if any(record["status"] == "failed" for record, _ in results):
+            self.workers.pop(name).close()  # as in run_one: the next case gets a fresh worker
+        return results
 
     def run_one(self, case: Case) -> tuple[dict, list]:
         name = case.settings.get("backend", "tensorflow")
@@ -136,6 +163,16 @@ class Worker:
         _, record, benchmarks = self._receive(timeout, f"case {case.case_id}")
         return record, benchmarks
 
+    def run_group(self, cases: list[Case], timing_group: str) -> list[tuple[dict, list]]:
+        """The cases trained, then timed together (bench.execute.in_worker.run_group)."""
+        self.cases_run += len(cases)
+        try:
+            self._conn.send(("group", [case.to_dict() for case in cases], timing_group))
+        except (BrokenPipeError, OSError):
+            raise CaseAborted(self._death_reason()) from None
+        _, results = self._receive(sum(case.timing["case_timeout"] for case in cases), "a timing group")
+        return results
+
     def _receive(self, timeout: float, doing: str):
         deadline = time.monotonic() + timeout
         while True:
@@ -203,5 +240,9 @@ def serve(conn, run_id: str, threads: int | None, backend: str = "tensorflow", l
             return
         if message[0] == "stop":
             return
+        if message[0] == "group":
+            cases = [Case.from_dict(case) for case in message[1]]
+            conn.send(("done", run_group(cases, message[2], run_id, datasets, placement(info))))
+            continue
         record, benchmarks = CaseRun(Case.from_dict(message[1]), run_id, datasets, placement(info)).run()
         conn.send(("done", record, benchmarks))

@@ -1,32 +1,107 @@
-"""``--settle``: the analysis's seed requests turned into cases of the run's suites."""
+"""``--budget``: the analysis's seed requests (:mod:`bench.analysis.settle`) turned into cases of the
+run's suites, round after round, while the wall-clock budget lasts.
+
+The executors ask :meth:`SeedPlanner.more` for cases whenever their queue runs dry, so a slot never
+waits for a round to end: the comparisons whose seeds are still in flight are left alone, the others
+are judged again on what has finished. Every planned case is written to run.json first
+(``extra_cases``), so an interrupted run resumes them.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Sequence
+import time
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
 
+from bench.analysis import sequential
 from bench.analysis.frame import records_frame
-from bench.analysis.settle import seed_requests
+from bench.analysis.settle import SeedRequest, seed_requests
+from bench.results.store import RunStore
 from bench.suite import Case, Suite, expand
 
 
-def settle_cases(records: list[dict], suites: Sequence[Suite], quick: bool, max_seeds: int,
-                 verdict_options: dict[str, dict] | None = None) -> list[Case]:
-    """Cases with new seeds for every open headline verdict of ``records`` (model suites only)."""
-    frame = records_frame(records)
-    planned: dict[str, Case] = {}
-    for suite in suites:
-        base = suite.quick if quick and suite.quick is not None else suite
-        if base.workload != "model":
-            continue
-        options = (verdict_options or {}).get(suite.name, base.verdicts)
-        for request in seed_requests(frame[frame["suite"] == suite.name], options, base.seeds, max_seeds):
-            more = dataclasses.replace(base, seeds=request.seeds, quick=None)
-            for case in expand(more):
+@dataclass
+class Budget:
+    """How long a run may keep adding seeds (``seconds``: wall clock from the run's start; None: no
+    limit) and the most seeds any comparison may take (``max_seeds``)."""
+
+    seconds: float | None
+    max_seeds: int = sequential.MAX_SEEDS
+    started: float = field(default_factory=time.monotonic)
+
+    def left(self) -> float:
+        return math.inf if self.seconds is None else self.seconds - (time.monotonic() - self.started)
+
+
+class SeedPlanner:
+    """Plans the next seeds of a budgeted run from what its store holds."""
+
+    def __init__(self, store: RunStore, suites: Sequence[Suite], quick: bool, budget: Budget, slots: int = 1):
+        self.store, self.suites, self.quick, self.budget = store, list(suites), quick, budget
+        self.slots = max(1, slots)
+        self.rounds = 0
+        self.budget_spent = False  # an open comparison was left unfed because the budget ran out
+
+    def schedule(self, suite: Suite) -> tuple[int, ...]:
+        """The suite's looks: its own seed count doubled up to the cap."""
+        return sequential.looks(len(self._base(suite).seeds), self.budget.max_seeds)
+
+    def more(self, keras_backends: Iterable[str] | None = None) -> list[Case]:
+        """Cases for the open comparisons whose last seeds have all finished, the most informative per
+        CPU-second first, as many as the budget's remaining time is estimated to hold; only those of
+        ``keras_backends`` are returned (the rest stay planned in run.json for a later pass)."""
+        planned = [Case.from_dict(c) for c in self.store.read_info().get("extra_cases") or []]
+        done = self.store.finished_case_ids()
+        pending = [case for case in planned if case.case_id not in done]
+        new = self._plan(planned, pending)
+        if new:
+            self.rounds += 1
+            _save_planned(self.store, new)
+        wanted = set(keras_backends) if keras_backends is not None else None
+        return [case for case in new + pending
+                if wanted is None or case.settings.get("backend", "tensorflow") in wanted]
+
+    def _plan(self, planned: list[Case], pending: list[Case]) -> list[Case]:
+        left = self.budget.left() * self.slots
+        if left <= 0:
+            self.budget_spent = self.budget_spent or bool(self._requests(planned, pending))
+            return []
+        cases: dict[str, Case] = {}
+        for suite, request in self._requests(planned, pending):
+            if request.seconds > left:
+                self.budget_spent = True
+                continue
+            left -= request.seconds
+            for case in expand(dataclasses.replace(self._base(suite), seeds=request.seeds, quick=None)):
                 if in_setting(case, request.setting):
-                    planned.setdefault(case.case_id, case)
-    return list(planned.values())
+                    cases.setdefault(case.case_id, case)
+        return list(cases.values())
+
+    def _requests(self, planned: list[Case], pending: list[Case]) -> list[tuple[Suite, SeedRequest]]:
+        frame = records_frame(self.store.load().records)
+        rounds = self.store.timing_rounds()
+        found = []
+        for suite in self.suites:
+            base = self._base(suite)
+            if base.workload != "model" or frame.empty:
+                continue
+            used = list(base.seeds) + [case.seed for case in planned if case.suite == suite.name]
+            waiting = [case for case in pending if case.suite == suite.name]
+            for request in seed_requests(frame[frame["suite"] == suite.name], base.verdicts, used,
+                                         self.schedule(suite), rounds):
+                if not any(in_setting(case, request.setting) for case in waiting):
+                    found.append((suite, request))
+        return sorted(found, key=lambda pair: pair[1].value, reverse=True)
+
+    def _base(self, suite: Suite) -> Suite:
+        return suite.quick if self.quick and suite.quick is not None else suite
+
+
+def _save_planned(store: RunStore, cases: list[Case]) -> None:
+    planned = store.read_info().get("extra_cases") or []
+    store.update_info(extra_cases=[*planned, *(case.to_dict() for case in cases)])
 
 
 def in_setting(case: Case, setting: dict) -> bool:
