@@ -1,0 +1,89 @@
+import math
+
+import numpy as np
+import pytest
+
+from bench.analysis import history
+from bench.analysis.compare import DEFAULT_DRIFT
+from bench.analysis.history import Run, as_run, change_points, machine_drift, newest_records, series
+
+CASES = [f"speed/{n}/batch_size={b}/seed=0/cpu" for n in ("batch", "group", "layer") for b in (4, 32, 128)]
+
+
+def record(case_id, speed, accuracy=0.95, reference=0.003):
+    return {"suite": "speed", "case_id": case_id, "config_hash": "h-" + case_id, "status": "ok", "seed": 0,
+            "train_samples_per_sec": speed, "infer_samples_per_sec": 2 * speed, "test_accuracy": accuracy,
+            "reference_seconds": reference}
+
+
+def make_history(n_runs=7, slow_from=3, seed=0, machine="vm (AMD EPYC, 2 CPUs)"):
+    """Runs of one suite on one machine: each run shifts every case by the machine's drift (8%),
+    each case by its own noise (5%); from run ``slow_from`` on every case is twice as slow, as
+    NORMBENCH_FAULTS=double_steps makes it."""
+    rng = np.random.default_rng(seed)
+    runs = []
+    for i in range(n_runs):
+        drift = rng.normal(0, 0.08)
+        slow = 0.5 if slow_from is not None and i >= slow_from else 1.0
+        records = [record(c, 1000.0 * (k + 1) * slow * math.exp(drift + rng.normal(0, 0.05)),
+                          0.95 + rng.normal(0, 0.002)) for k, c in enumerate(CASES)]
+        runs.append(Run(f"run{i}", machine, f"c{i}", f"2026-12-0{1 + i // 9}T1{i % 9}:00:00+00:00", records))
+    return runs
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_planted_2x_slowdown_from_the_fourth_run_is_marked_there_and_nowhere_else(seed):
+    runs = make_history(seed=seed)
+    speeds = series(runs, "train_samples_per_sec")
+    assert len(speeds) == len(CASES)
+    assert [s.changes for s in speeds] == [[3]] * len(CASES)
+    assert all(s.changes == [] for s in series(runs, "test_accuracy"))
+    levels, changes = history.run_levels(runs, "train_samples_per_sec")
+    assert changes == [3] and math.exp(levels[3] - levels[2]) == pytest.approx(0.5, rel=0.25)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_honest_histories_have_no_change(seed):
+    runs = make_history(n_runs=10, slow_from=None, seed=seed)
+    assert all(s.changes == [] for s in series(runs, "train_samples_per_sec"))
+    assert history.run_levels(runs, "train_samples_per_sec")[1] == []
+
+
+def test_change_points_on_literal_series():
+    assert change_points([100, 101, 99, 50, 51, 49]) == [3]
+    assert change_points([100, 101, 99]) == []  # too short to tell
+    assert change_points([0.90, 0.90, 0.90, 0.80, 0.80, 0.80], ratio=False) == [3]
+    assert change_points([100, None, 99, float("nan"), 50, 51, 49]) == [4]
+
+
+def test_the_drift_of_a_machine_comes_from_its_history_and_skips_its_changes():
+    runs = make_history(n_runs=8, slow_from=5, seed=1)
+    drift = machine_drift(runs, ["train_samples_per_sec"])
+    bound = drift.bound("train_samples_per_sec")
+    assert drift is not DEFAULT_DRIFT and "earlier runs" in drift.source
+    assert 0.05 < bound < 0.45  # the 8% run drift, widened by t with few shifts; the 2x step is left out
+    assert machine_drift(runs[:2]) is DEFAULT_DRIFT  # one shift cannot tell a drift
+
+
+def test_history_for_takes_earlier_runs_of_the_same_machine_with_shared_configurations():
+    runs = make_history(n_runs=4, slow_from=None)
+    other = Run("elsewhere", "gpu-box (Xeon, 32 CPUs)", "c", "2026-12-01T10:30:00+00:00", runs[0].records)
+    unrelated = Run("unrelated", runs[0].machine, "c", "2026-12-01T10:30:00+00:00",
+                    [{**r, "config_hash": "x"} for r in runs[0].records])
+    assert [r.run_id for r in history.history_for(runs[2], [*runs, other, unrelated])] == ["run0", "run1"]
+
+
+def test_newest_records_keep_each_configuration_once():
+    runs = make_history(n_runs=3, slow_from=None)
+    newest = newest_records(list(reversed(runs)))
+    assert len(newest) == len(CASES) and {r["train_samples_per_sec"] for r in newest} == \
+        {r["train_samples_per_sec"] for r in runs[2].records}
+
+
+def test_machine_identity_comes_from_run_json():
+    info = {"run_id": "r", "started_at": "2026-12-02T10:00:00+00:00", "commit": {"id": "abcdef0123456789", "dirty": True},
+            "machine": {"host": "vm", "cpu": "AMD EPYC", "cpu_count": 2, "system": "Linux 6.1"}}
+    run = as_run(info, [])
+    assert (run.machine, run.commit) == ("vm (AMD EPYC, 2 CPUs)", "abcdef0123+dirty")
+    assert as_run({**info, "machine": {**info["machine"], "system": "Linux 6.9"}}, []).machine == run.machine
+    assert as_run({}, []).machine == "unknown host (unknown CPU, ? CPUs)"
