@@ -33,7 +33,7 @@ def resolved_cases(info: dict[str, Any]) -> tuple[dict[str, Case], list[str]]:
             name = suite.get("name", "?") if isinstance(suite, dict) else "?"
             problems.append(f"suite {name}: its resolved configuration was not rebuilt ({exc}); "
                             "its parameters are the record's settings only")
-    for data in info.get("extra_cases") or []:  # --settle's added seeds
+    for data in info.get("extra_cases") or []:  # seeds added after the plan (--budget)
         try:
             case = Case.from_dict(data)
             cases[case.case_id] = case
