@@ -80,3 +80,17 @@ def test_an_open_comparison_says_why():
     assert why_open(d, None, 48, budget_spent=True) == "differs by less than 48 seeds can show"
     assert why_open(d, 12, 48, budget_spent=True) == "budget spent"
     assert why_open(d, 60, 48, budget_spent=False) == "differs by less than 48 seeds can show"
+
+
+def test_a_budgeted_runs_verdicts_say_how_many_seeds_they_took_and_why_they_are_open():
+    from bench.analysis.frame import records_frame
+    from bench.analysis.verdicts import setting_verdicts
+    from tests.test_settle import OPEN_AT_8, records
+
+    options = {"looks": 5, "max_seeds": 48}
+    by_batch = {v.setting["batch_size"]: v for v in setting_verdicts(records_frame(records(OPEN_AT_8)), None, options)
+                if v.kind == "accuracy"}
+    assert by_batch[8].verdict_text() == "open: budget spent (3 seeds)"
+    assert by_batch[32].verdict_text() == "clear (3 seeds)"
+    fixed = setting_verdicts(records_frame(records(OPEN_AT_8)), None, {})
+    assert [v.verdict_text() for v in fixed if v.kind == "accuracy"][0].startswith("open: about ")

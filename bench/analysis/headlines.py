@@ -118,6 +118,9 @@ VERDICT_OPTIONS: Mapping[str, Param] = {
                    help="how many times a comparison may be judged as seeds are added (normbench run --budget "
                         "sets it from the seed cap): every interval is widened over the looks (Bonferroni), "
                         "so stopping at the first decided look keeps the error rates; 1: a fixed-seed run"),
+    "max_seeds": Param(int, 48, positive,
+                       help="the seed cap of a budgeted run (normbench run --max-seeds sets it): an open "
+                            "comparison that needs more is reported as smaller than the cap can show"),
 }
 DEFAULTS = {name: param.default for name, param in VERDICT_OPTIONS.items()}
 

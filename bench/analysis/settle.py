@@ -57,6 +57,8 @@ def seed_requests(frame: pd.DataFrame, options: dict, used_seeds: Sequence[int],
         candidates = _candidates(frame, verdict.setting)
         seconds = len(seeds) * candidates * _case_seconds(frame, verdict.setting)
         value = chance_next_look_decides(verdict.diff, margin, target) / max(seconds, 1e-3)
+        if verdict.decided:  # clear but inside the margin: worth seeds only after the open ones
+            value *= 0.1
         key = tuple(sorted((k, str(v)) for k, v in verdict.setting.items()))
         if key not in requests or requests[key].value < value:  # one request per setting
             requests[key] = SeedRequest(verdict.setting, tuple(seeds), value, seconds)

@@ -48,6 +48,7 @@ class Decision:
     outcome: str  # "winner", "tie", "all failed", "open" or "one sample"
     needed: int | None = None  # for "open": samples per candidate that would settle it
     samples: str = "seeds"  # what a sample is: seeds, or timed rounds
+    why: str = ""  # for "open" after a budgeted run: why it stayed open (bench.analysis.sequential.why_open)
 
     def text(self, margin: str) -> str:
         if self.outcome == "winner":
@@ -58,6 +59,8 @@ class Decision:
             return "all failed here (every case diverged or sits at chance)"
         if self.outcome == "one sample":
             return f"one {self.samples[:-1]}: no interval"
+        if self.why:
+            return f"open: {self.why}"
         if self.needed is None:
             return f"open: more than {MAX_SEEDS if self.samples == 'seeds' else MAX_ROUNDS} {self.samples} needed"
         return f"open: about {self.needed} {self.samples} would settle it"

@@ -11,10 +11,12 @@ own way (:mod:`bench.analysis.comparisons`); each verdict is "clear" (a winner b
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pandas as pd
 
+from bench.analysis import sequential
 from bench.analysis.comparisons import Rounds, Verdict
 from bench.analysis.frame import grid_axes, measured
 from bench.analysis.headlines import DEFAULTS, HEADLINES
@@ -39,7 +41,16 @@ def setting_verdicts(frame: pd.DataFrame, rounds: Rounds | None = None,
         setting = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
         for kind in HEADLINES.values():
             verdicts += kind.compare(kind.name, setting, group, options, rounds or {})
+    if options["looks"] > 1:  # a budgeted run ended: say why each open comparison is still open
+        verdicts = [_why_open(v, options["max_seeds"]) for v in verdicts]
     return verdicts
+
+
+def _why_open(verdict: Verdict, cap: int) -> Verdict:
+    if verdict.decision.outcome != "open":
+        return verdict
+    why = sequential.why_open(verdict.diff, verdict.decision.needed, cap, budget_spent=True)
+    return dataclasses.replace(verdict, decision=dataclasses.replace(verdict.decision, why=why))
 
 
 def labelled(data: pd.DataFrame, options: dict) -> tuple[pd.DataFrame, list[str]]:
