@@ -250,7 +250,7 @@ def _planner(args, store, suites, quick: bool, workers: int):
     planner = SeedPlanner(store, suites, quick, Budget(seconds, max_seeds), slots)
     info = store.read_info()
     for entry, suite in zip(info["suites"], suites):
-        entry["verdicts"] = {**entry.get("verdicts", {}), "looks": len(planner.schedule(suite))}
+        entry["verdicts"] = {**entry.get("verdicts", {}), "looks": len(planner.schedule(suite)), "max_seeds": max_seeds}
     info["budget"] = {"seconds": seconds, "max_seeds": max_seeds, "spent": False}
     store.write_info(info)
     return planner

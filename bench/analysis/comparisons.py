@@ -44,7 +44,10 @@ class Verdict:
         if self.runner_up is None:
             return "only candidate"
         margin = f"±{self.margin * 100:g} points" if self.scale == "difference" else f"±{self.margin:.0%}"
-        return self.decision.text(margin)
+        text = self.decision.text(margin)
+        if self.diff is not None and self.diff.looks > 1 and self.diff.n:  # a budgeted run: seeds vary
+            text += f" ({self.diff.n} {self.decision.samples})"
+        return text
 
     def effect_text(self) -> str:
         """The lead over the runner-up with its 95% interval."""
