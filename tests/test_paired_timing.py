@@ -151,3 +151,35 @@ def test_the_interleaved_timer_alternates_members_round_by_round():
     assert order == "abba" * (timings[0].rounds // 2) + "ab" * (timings[0].rounds % 2)
     assert calls[:2] == ["a", "a"]  # warm-up calls, untimed, before anything of b ran
     assert entered.count("a") == entered.count("b")  # every round of each ran in its own context
+
+
+@pytest.mark.tensorflow
+@pytest.mark.slow
+def test_a_settings_candidates_are_timed_interleaved_in_one_worker(tmp_path):
+    """The tiny suite, serially: the four candidates of each batch size (BatchNorm at two momenta,
+    GroupNorm, LayerNorm) share a timing group, and their train-step rounds ran in turn, each round
+    once per candidate (the order, not the speed, is checked)."""
+    import json
+
+    from bench.cli import main
+    from tests.conftest import FIXTURES
+
+    results = tmp_path / "results"
+    assert main(["run", str(FIXTURES / "suites" / "tiny.yaml"), "--results", str(results), "--no-report"]) == 0
+    run = results / "latest"
+    records = [json.loads(line) for line in (run / "cases.jsonl").read_text().splitlines()]
+    cpu = [r for r in records if r["device"] == "cpu" and r["status"] == "ok"]
+    groups: dict[str, list] = {}
+    for record in cpu:
+        groups.setdefault(record["timing_group"], []).append(record)
+    assert sorted(len(members) for members in groups.values()) == [4, 4]
+    assert all(len({r["batch_size"] for r in members}) == 1 for members in groups.values())
+    entries = [b for b in json.loads((run / "benchmarks.json").read_text())["benchmarks"]
+               if b["extra_info"]["phase"] == "train"]
+    for group, members in groups.items():
+        timed = [b for b in entries if b["extra_info"].get("timing_group") == group]
+        assert len(timed) == 4 and len({len(b["stats"]["data"]) for b in timed}) == 1
+        starts = sorted((t, b["extra_info"]["case_id"]) for b in timed for t in b["extra_info"]["round_starts"])
+        turns = [case for _, case in starts]
+        for r in range(0, len(turns), 4):  # each round: every candidate once
+            assert sorted(turns[r:r + 4]) == sorted(m["case_id"] for m in members)

@@ -117,6 +117,46 @@ class CaseRun:
         return self.record, self.benchmarks
 
 
+def time_together(runs: list[CaseRun], timing_group: str) -> list[tuple[dict, list]]:
+    """Finish trained cases of one setting, their steps timed interleaved round by round
+    (bench.measure.case.time_cases) so their speeds are compared round against round. Should the
+    group's timing fail, each case is timed again alone: the one that fails then fails by itself."""
+    from bench.measure.case import StepTiming, time_cases
+    from bench.measure.reference import reference_seconds
+
+    grouped = [run for run in runs if isinstance(run._time, StepTiming)]
+    if len(grouped) < 2:
+        return [run.timing() for run in runs]
+    before = reference_seconds()
+    try:
+        time_cases([run._time for run in grouped], [run.benchmarks for run in grouped], timing_group)
+    except Exception:  # noqa: BLE001 - retried one by one below, where each failure is recorded
+        for run in grouped:
+            run.benchmarks.clear()
+            run.record.pop("timing_group", None)
+        return [run.timing() for run in runs]
+    after = reference_seconds()
+    finished = []
+    for run in runs:
+        if run in grouped:
+            run.record["reference_seconds"] = (before + after) / 2
+            finished.append(run._finish())
+        else:
+            finished.append(run.timing())
+    return finished
+
+
+def run_group(cases: list[Case], timing_group: str, run_id: str, datasets: dict,
+              placement: dict) -> list[tuple[dict, list]]:
+    """Train each case, then time the trained ones together (:func:`time_together`); one
+    ``(record, benchmarks)`` per case, in the order given."""
+    runs = [CaseRun(case, run_id, datasets, placement) for case in cases]
+    done = {id(run): run.quality() for run in runs}
+    pending = [run for run in runs if done[id(run)] is None]
+    timed = dict(zip(map(id, pending), time_together(pending, timing_group))) if pending else {}
+    return [done[id(run)] or timed[id(run)] for run in runs]
+
+
 def run_case(case: Case, run_id: str, datasets: dict, benchmarks: list, placement: dict | None = None) -> dict:
     """Measure one case end to end in this process; ``benchmarks`` receives its timing entries."""
     record, timed = CaseRun(case, run_id, datasets, placement or {}).run()

@@ -87,7 +87,7 @@ class SerialExecutor:
         if worker is None or worker.cases_run + len(cases) > MAX_CASES_PER_WORKER:
             worker = self.fresh_worker(name)
         try:
-            results = worker.run_group(cases, group_key(cases[0]))
+            results = worker.run_group(cases, group_key(cases[0], frozenset(a for c in cases for a in c.not_applicable)))
         except CaseAborted:
             self.workers.pop(name, None)
             return [self.run_one(case) for case in cases]

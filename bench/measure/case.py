@@ -22,7 +22,7 @@ from bench.measure.precise_bn import bessel_corrected, precise_bn_accuracy
 from bench.measure.quality_target import QualityTarget, time_to_target
 from bench.measure.statistics_monitor import StatisticsMonitor
 from bench.measure.optimizer import make_optimizer
-from bench.measure.throughput import time_calls
+from bench.measure.throughput import Member, time_calls, time_interleaved
 
 
 def measure_case(case, dataset: Dataset, record: dict, benchmarks: list) -> dict:
@@ -36,7 +36,7 @@ def measure_case(case, dataset: Dataset, record: dict, benchmarks: list) -> dict
     return record
 
 
-def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
+def train_case(case, dataset: Dataset, record: dict) -> "StepTiming":
     """The quality phase: train, evaluate and fill the record's accuracy and NaN fields.
 
     Returns the timing phase, ``time_steps(benchmarks)``, which times train and predict steps on the
@@ -85,21 +85,80 @@ def train_case(case, dataset: Dataset, record: dict) -> Callable[[list], None]:
     finally:
         compat.set_dtype_policy("float32")
     record["case_seconds"] = time.perf_counter() - started
+    return StepTiming(case, trainer, dataset, batch, record, backend)
 
-    def time_steps(benchmarks: list) -> None:
-        timing_started = time.perf_counter()
-        compat.set_dtype_policy(training["precision"])
+
+class StepTiming:
+    """The timing phase of a trained case: ``timing(benchmarks)`` times its train and predict steps
+    alone; :func:`time_cases` times several cases' steps interleaved (bench.execute.in_worker)."""
+
+    def __init__(self, case, trainer, dataset: Dataset, batch: int, record: dict, backend):
+        self.case, self.record, self.batch, self._backend = case, record, batch, backend
+        self._trainer, self._dataset = trainer, dataset
+
+    def __call__(self, benchmarks: list) -> None:
+        time_cases([self], [benchmarks])
+
+    @contextlib.contextmanager
+    def context(self):
+        """The case's dtype policy and device; a replicated trainer's step runs on its own replicas."""
+        compat.set_dtype_policy(self.case.settings["precision"])
         try:
-            # a replicated trainer's step runs on its own replicas; the rest on the case's device
-            single = training.get("replicas", 1) == 1
-            with backend.device(case.device) if single else contextlib.nullcontext():
-                _time_steps(case, trainer, dataset, batch, record, benchmarks)
-            record["time_to_target_seconds"] = time_to_target(record)
+            single = self.case.settings.get("replicas", 1) == 1
+            with self._backend.device(self.case.device) if single else contextlib.nullcontext():
+                yield
         finally:
             compat.set_dtype_policy("float32")
-        record["case_seconds"] += time.perf_counter() - timing_started
 
-    return time_steps
+    def members(self) -> list[Member]:
+        """One timed call per phase (train, infer), named as pytest-benchmark entries."""
+        case, batch = self.case, self.batch
+        with self.context():
+            steps = self._trainer.step_functions(self._dataset.x_train[:batch], self._dataset.y_train[:batch])
+        if faults.step_repeats(case.case_id) == 2:  # a planted slowdown (tests of compare), never in real runs
+            steps = {phase: (lambda fn: lambda: (fn(), fn())[1])(fn) for phase, fn in steps.items()}
+        return [Member(fn, name=f"{phase}[{case.case_id}]", fullname=f"normbench::{case.suite}::{phase}[{case.case_id}]",
+                       group=f"{case.suite}:{phase}:{case.device}", extra_info={"case_id": case.case_id, "phase": phase},
+                       context=self.context) for phase, fn in steps.items()]
+
+    def timed(self, member: Member, timing, benchmarks: list) -> None:
+        """Record one phase's timing in the case's record and its pytest-benchmark entry."""
+        phase = member.extra_info["phase"]
+        self.record[f"{phase}_step_seconds"] = timing.summary()
+        self.record[f"{phase}_samples_per_sec"] = metrics.samples_per_second(self.batch, timing.median)
+        benchmarks.append(timing.benchmark)
+
+    def finish(self, seconds: float) -> None:
+        """Fields that need the timings; ``seconds``: this case's share of the timing's wall time."""
+        self.record["time_to_target_seconds"] = time_to_target(self.record)
+        self.record["case_seconds"] += seconds
+
+
+def time_cases(cases: list[StepTiming], benchmarks: list[list], timing_group: str | None = None) -> None:
+    """Time trained cases' steps: one case alone, as pytest-benchmark would; several (the candidates of
+    one setting, ``timing_group`` naming them) phase by phase, their rounds interleaved
+    (:func:`bench.measure.throughput.time_interleaved`), so the analysis can pair round r of each."""
+    started = time.perf_counter()
+    timing = cases[0].case.timing
+    options = dict(min_rounds=timing["min_rounds"], max_time=timing["max_time"],
+                   warmup_rounds=timing["warmup_rounds"], round_time=timing["round_time"])
+    members = [case.members() for case in cases]
+    if len(cases) == 1:
+        for member in members[0]:
+            with member.context():
+                result = time_calls(member.fn, name=member.name, fullname=member.fullname, group=member.group,
+                                    extra_info=member.extra_info, **options)
+            cases[0].timed(member, result, benchmarks[0])
+    else:
+        for phase in range(len(members[0])):
+            together = [of_case[phase] for of_case in members]
+            for case, member, result, into in zip(cases, together, time_interleaved(
+                    together, timing_group=timing_group, **options), benchmarks):
+                case.timed(member, result, into)
+        for case in cases:
+            case.record["timing_group"] = timing_group
+    for case in cases:
+        case.finish((time.perf_counter() - started) / len(cases))
 
 
 @contextlib.contextmanager
@@ -175,22 +234,6 @@ def _fine_tune(case, trainer, source: Dataset, record: dict) -> tuple[object, Da
                        case.seed + 1)
     record["source_accuracy_after"] = inference_accuracy(tuner, source)
     return tuner, target, losses
-
-
-def _time_steps(case, trainer, dataset: Dataset, batch: int, record: dict, benchmarks: list):
-    steps = trainer.step_functions(dataset.x_train[:batch], dataset.y_train[:batch])
-    if faults.step_repeats(case.case_id) == 2:  # a planted slowdown (tests of compare), never in real runs
-        steps = {phase: (lambda fn: lambda: (fn(), fn())[1])(fn) for phase, fn in steps.items()}
-    for phase, fn in steps.items():
-        timing = time_calls(
-            fn, name=f"{phase}[{case.case_id}]", fullname=f"normbench::{case.suite}::{phase}[{case.case_id}]",
-            group=f"{case.suite}:{phase}:{case.device}", extra_info={"case_id": case.case_id, "phase": phase},
-            min_rounds=case.timing["min_rounds"], max_time=case.timing["max_time"],
-            warmup_rounds=case.timing["warmup_rounds"], round_time=case.timing["round_time"],
-        )
-        record[f"{phase}_step_seconds"] = timing.summary()
-        record[f"{phase}_samples_per_sec"] = metrics.samples_per_second(batch, timing.median)
-        benchmarks.append(timing.benchmark)
 
 
 def release_memory() -> None:

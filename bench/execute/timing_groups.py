@@ -1,0 +1,48 @@
+"""Which cases are timed together: the candidates of one setting and seed, on one Keras backend.
+
+Speed verdicts compare the candidates of a setting (bench.analysis.comparisons); timed in one worker,
+round by round in turn, their per-round ratios cancel the machine's drift (bench.analysis.paired_timing).
+A group is every queued model case of one suite, seed, device and backend whose shared grid values
+match: the axes some normalizers lack (momentum for LayerNorm) name candidates, not settings, so they
+are left out of the key. A suite whose candidates are one axis's values (``verdicts.candidates``)
+groups only where that axis is normalizer-specific; layer cases and replicated ones are timed alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+
+from bench.suite import Case
+
+MAX_GROUP = 6  # trained models a worker holds at once for one group's timing
+
+
+def group_key(case: Case, specific: frozenset = frozenset()) -> str | None:
+    """The timing group's id (readable: suite, shared axes, seed, device, backend), or None for a case
+    timed alone; ``specific``: the axes that name candidates (those some normalizer lacks)."""
+    if case.workload != "model" or case.settings.get("replicas", 1) != 1:
+        return None
+    skip = specific | set(case.not_applicable) | {"backend"}
+    axes = ",".join(f"{axis}={json.dumps(value, default=str)}" for axis, value in sorted(case.axes.items())
+                    if axis not in skip)
+    backend = case.settings.get("backend", "tensorflow")
+    return f"{case.suite}/{axes}/seed={case.seed}/{case.device}/{backend}"
+
+
+def take_group(first: Case, queue: deque) -> list[Case]:
+    """``first`` and the queued cases of its timing group (taken off ``queue``, order kept), at most
+    ``MAX_GROUP`` in all."""
+    specific = frozenset(axis for case in (first, *queue) if case.suite == first.suite
+                         for axis in case.not_applicable)
+    key = group_key(first, specific)
+    if key is None:
+        return [first]
+    group = [first]
+    for case in list(queue):
+        if len(group) >= MAX_GROUP:
+            break
+        if group_key(case, specific) == key:
+            group.append(case)
+            queue.remove(case)
+    return group
