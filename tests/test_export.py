@@ -118,7 +118,7 @@ def test_parquet_keeps_a_record_whose_value_does_not_fit_and_says_so(tmp_path):
     path, rows, problems = export_parquet(store, out)
     assert path == out and rows == len(store.load().records)
     assert any("skipped a broken line" in p for p in problems)
-    assert any(p.startswith(f"{first['case_id']}: seed: 'zero' is not a integer") for p in problems)
+    assert any(p.startswith(f"{first['case_id']}: seed: 'zero' is not of type integer") for p in problems)
     frame = pd.read_parquet(out)
     row = frame[frame["case_id"] == first["case_id"]].iloc[0]
     assert pd.isna(row["seed"]) and row["test_accuracy"] == first["test_accuracy"]

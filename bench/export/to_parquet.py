@@ -33,7 +33,7 @@ def dtype(spec: Field | None) -> str:
 def records_table(records: list[dict[str, Any]]):
     """The records as a typed DataFrame and one line per value that did not fit its field's type
     (a hand-edited or corrupt record: the cell is left empty, the rest of the record is kept)."""
-    pd = require("pandas", "normbench export --to parquet")
+    import pandas as pd
     extra = list(dict.fromkeys(key for record in records for key in record if key not in FIELDS))
     columns, problems = {}, []
     for name in [*FIELDS, *extra]:
@@ -43,8 +43,8 @@ def records_table(records: list[dict[str, Any]]):
             value, ok = _cell(spec, record.get(name))
             cells.append(value)
             if not ok:
-                problems.append(f"{record.get('case_id')}: {name}: {record.get(name)!r} is not a "
-                                f"{spec.type if spec else 'value'}; left empty")
+                problems.append(f"{record.get('case_id')}: {name}: {record.get(name)!r} is not of type "
+                                f"{spec.type}; left empty")
         columns[name] = pd.array(cells, dtype=dtype(spec))
     return pd.DataFrame(columns), problems
 
@@ -93,7 +93,7 @@ def _cell(spec: Field | None, value: Any) -> tuple[Any, bool]:
         return None, True
     kind = spec.type if spec else "list"
     if kind == "text":
-        return (value, True) if isinstance(value, str) else (str(value), True)
+        return str(value), True
     if kind == "bool":
         return (value, True) if isinstance(value, bool) else (None, False)
     if kind in ("integer", "number"):
