@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Sequence
 
 from bench.analysis.frame import records_frame
-from report.render import RunData, description, suite_findings
+from report.render import RunData, description, suite_claims, suite_findings
 
 
 def findings_markdown(runs: Sequence[RunData], source: str) -> str:
@@ -39,6 +39,9 @@ def findings_markdown(runs: Sequence[RunData], source: str) -> str:
         for title, header, rows in found.other_tables:
             lines += [f"<details><summary>{title[0].upper() + title[1:]}: {len(rows)} comparison(s)</summary>", "",
                       *_table(header, rows), "", "</details>", ""]
+        claims = suite_claims(runs, found.name, frame, figures=False)
+        if claims is not None:
+            lines += [f"**{claims.sentence}**", ""] + (_table(claims.header, claims.rows) + [""] if claims.rows else [])
     return "\n".join(lines).rstrip() + "\n"
 
 

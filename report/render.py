@@ -93,6 +93,7 @@ def render_report(runs: Sequence[RunData]) -> str:
         record_header=record_header, record_rows=record_rows,
         problems=[p for run in runs for p in run.problems], comparison=comparison,
         implementation_header=implementation_header, implementation_rows=implementation_rows_,
+        claims={name: c for name in _suite_order(runs, frame) if (c := suite_claims(runs, name, frame)) is not None},
     )
 
 
@@ -191,6 +192,14 @@ def _verdict_options(runs: Sequence[RunData], name: str) -> dict:
         return parse_options(VERDICT_OPTIONS, options, "verdicts")
     except (NormbenchError, ValueError):  # a hand-edited run.json: defaults rather than no report
         return {}
+
+
+def suite_claims(runs: Sequence[RunData], name: str, frame, figures: bool = True):
+    """The suite's claims judged against its records (report/claims.py), or None without claims."""
+    from report.claims import claims_section
+
+    return claims_section(frame[frame["suite"] == name], _suite_entry(runs, name), _verdict_options(runs, name),
+                          figures)
 
 
 def description(runs: Sequence[RunData], name: str) -> str:
