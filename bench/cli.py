@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--quick", action="store_true", help="count the quick variant's cases")
 
     report = commands.add_parser("report", help="render the HTML report of one or more runs")
-    report.add_argument("runs", nargs="*", help="run ids or directories (default: latest)")
+    report.add_argument("runs", nargs="*", help="run ids or directories, or a folder of runs (each run in it: "
+                                                "history per machine, machines side by side; default: latest)")
     report.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="results directory (default: results)")
     report.add_argument("-o", "--output", type=Path, help="where to write the HTML (default: the first run's report.html)")
     report.add_argument("--markdown", type=Path, metavar="PAGE",
@@ -292,7 +293,7 @@ def cmd_report(args) -> int:
     from bench.results.store import RunStore
     from report import write_report
 
-    stores = [RunStore.open(args.results, run) for run in (args.runs or ["latest"])]
+    stores = [store for run in (args.runs or ["latest"]) for store in _open_runs(args.results, run)]
     for store in stores:
         for problem in store.load().problems:
             print(f"normbench: warning: {problem}", file=sys.stderr)
@@ -307,6 +308,36 @@ def cmd_report(args) -> int:
         return 0
     print(f"report: {write_report(stores, args.output)}")
     return 0
+
+
+def _open_runs(results: Path, run: str) -> list:
+    """A run (id, directory or 'latest'), or a folder of runs: every run in it, oldest first."""
+    from bench.results.store import RUN, RunStore
+
+    folder = Path(run)
+    if folder.is_dir() and not (folder / RUN).is_file() and not (results / run / RUN).is_file():
+        found = sorted(p for p in folder.iterdir() if not p.is_symlink() and (p / RUN).is_file())
+        if found:
+            return [RunStore(p.resolve()) for p in found]
+    return [RunStore.open(results, run)]
+
+
+def _drift(before, after):
+    """The machine's run-to-run drift from the runs beside ``after`` (same machine, earlier, sharing
+    configurations), or the default bound."""
+    from bench.analysis.compare import DEFAULT_DRIFT
+    from bench.analysis import history
+    from bench.results.store import RUN, RunStore
+
+    def as_run(store):
+        return history.as_run({**store.read_info(), "run_id": store.run_id}, store.load().records)
+
+    folder = after.path.parent
+    stores = {p.resolve() for p in folder.iterdir() if not p.is_symlink() and (p / RUN).is_file()}
+    runs = [as_run(RunStore(p)) for p in sorted(stores | {before.path})]
+    earlier = history.history_for(next(r for r in runs if r.run_id == after.run_id) if after.path in stores
+                                  else as_run(after), runs)
+    return history.machine_drift(earlier) if len(earlier) > history.MIN_SHIFTS else DEFAULT_DRIFT
 
 
 def cmd_compare(args) -> int:
@@ -338,7 +369,10 @@ def cmd_compare(args) -> int:
         print(f"{'case':<60} " + " ".join(f"{FIELDS[c].title:>26}" for c in columns))
         for _, row in table.iterrows():
             print(f"{row['case_id'][:60]:<60} " + " ".join(f"{_change(row, c):>26}" for c in columns))
-    found = cmp.regressions(table, rules)
+    judged = cmp.judge(table, rules, _drift(before, after) if rules else cmp.DEFAULT_DRIFT)
+    for line in judged.notes:
+        print(line)
+    found = judged.regressions
     for line in found:
         print(f"REGRESSION {line}")
     if rules:

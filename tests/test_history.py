@@ -87,3 +87,76 @@ def test_machine_identity_comes_from_run_json():
     assert (run.machine, run.commit) == ("vm (AMD EPYC, 2 CPUs)", "abcdef0123+dirty")
     assert as_run({**info, "machine": {**info["machine"], "system": "Linux 6.9"}}, []).machine == run.machine
     assert as_run({}, []).machine == "unknown host (unknown CPU, ? CPUs)"
+
+
+# -- machines side by side and the report's view (records of the committed default run) --------------
+
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from bench.analysis import machines  # noqa: E402
+from report.history import history_view  # noqa: E402
+from report.render import RunData, render_report  # noqa: E402
+
+DEFAULT_RUN = Path(__file__).parent.parent / "docs" / "runs" / "20261202-142220-ee30d3"
+
+
+def default_run(suite="batch_size"):
+    info = json.loads((DEFAULT_RUN / "run.json").read_text())
+    info["suites"] = [s for s in info["suites"] if s.get("name") == suite]
+    records = [json.loads(line) for line in (DEFAULT_RUN / "cases.jsonl").read_text().splitlines()]
+    return info, [r for r in records if r.get("suite") == suite and r.get("status") == "ok"]
+
+
+def on(host, run_id, started, records, info):
+    machine = {**info["machine"], "host": host}
+    return RunData({**info, "run_id": run_id, "started_at": started, "machine": machine},
+                   [{**r, "run_id": run_id} for r in records], [])
+
+
+def test_a_report_over_two_machines_shows_a_column_per_machine_and_judges_accuracy_agreement():
+    info, records = default_run()
+    rng = np.random.default_rng(0)
+    other = [{**r, "train_samples_per_sec": r["train_samples_per_sec"] * 3,
+              "test_accuracy": r["test_accuracy"] + (0.2 if "group/batch_size=4/" in r["case_id"] else 0)
+              + rng.normal(0, 0.002)} for r in records]
+    runs = [on("cpu-box", "a", "2026-12-02T10:00:00+00:00", records, info),
+            on("gpu-box", "b", "2026-12-02T11:00:00+00:00", other, info)]
+    view = history_view(runs)
+    names = view["machines"]["machines"]
+    assert [n.split(" ")[0] for n in names] == ["cpu-box", "gpu-box"]
+    assert view["machines"]["header"][1:] == [f"{t} on {n}" for n in names for t in ("train samples/s", "acc (inference)")]
+    assert len(view["machines"]["rows"]) == len(records)
+    verdicts = {row[0]: row[-1] for row in view["agreement"]}
+    assert verdicts["batch_size/group/batch_size=4/cpu"] == "differ beyond seed noise"
+    assert sum(v == "agree within seed noise" for v in verdicts.values()) >= len(verdicts) - 2
+    html = render_report(runs)
+    assert "Machines side by side" in html and "train samples/s on cpu-box" in html
+    assert view["suites"] == []  # one run per machine: no history
+
+
+def test_a_report_over_a_history_marks_the_planted_slowdown_at_the_fourth_run():
+    info, records = default_run()
+    rng = np.random.default_rng(3)
+    runs = []
+    for i in range(6):
+        drift = rng.normal(0, 0.08)
+        slow = 0.5 if i >= 3 else 1.0
+        changed = [{**r, "train_samples_per_sec": r["train_samples_per_sec"] * slow * math.exp(drift + rng.normal(0, 0.05))}
+                   for r in records]
+        runs.append(on("vm", f"run{i}", f"2026-12-0{i + 1}T10:00:00+00:00", changed, info))
+    view = history_view(runs)
+    assert view["machines"] is None and len(view["suites"]) == 1
+    suite = view["suites"][0]
+    changes = [row[0] for row in suite["rows"] if row[4]]
+    assert changes == ["run3"] and suite["rows"][3][4].startswith("whole run changed")
+    assert len(suite["moved"]) == len(records) and all("from run run3" in line for line in suite["moved"])
+    html = render_report(runs)
+    assert "History: batch_size on vm" in html and html.count("whole run changed") == 1
+    assert html.count("batch_size/batch/batch_size=4/seed=0/cpu") >= 1
+
+
+def test_one_machine_has_no_columns_to_compare():
+    info, records = default_run()
+    runs = [history.as_run({**info, "run_id": "a"}, records), history.as_run({**info, "run_id": "b"}, records)]
+    assert machines.shared_configurations(runs)[1] == [] and machines.accuracy_agreement(runs) == []

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 from scipy import stats
 
-from bench.analysis.compare import DEFAULT_DRIFT, Drift, compare, compared_fields
+from bench.analysis.compare import DEFAULT_DRIFT, Drift, compare, compared_fields, run_shift
 from bench.results.fields import FIELDS
 
 # Per change, in units of the noise variance, times log(n): BIC's 2 would mark a change in about a third of
@@ -185,7 +185,7 @@ def changes_available() -> bool:
 
 def run_levels(runs: Sequence[Run], column: str) -> tuple[list[float], list[int]]:
     """The whole-run series of one machine's runs (oldest first): each run's level is the
-    cumulative median case change (``compare``'s machine-relative basis) from the first run, in
+    cumulative whole-run change (``compare``'s :func:`run_shift`) from the first run, in
     log units; and the runs where at least half of the cases' series changed."""
     levels = [0.0]
     for before, after in zip(runs, runs[1:]):
@@ -194,14 +194,9 @@ def run_levels(runs: Sequence[Run], column: str) -> tuple[list[float], list[int]
 
 
 def _shift(before: Run, after: Run, column: str) -> float:
-    """The median case's log change from one run to the next (NaN with no case in common)."""
-    table = compare(before.records, after.records)
-    key = f"{column}_machine_change"
-    if table.empty or key not in table.columns:
-        return math.nan
-    changes = table[key].dropna()
-    changes = changes[changes > -1]
-    return float(np.median(np.log1p(changes))) if len(changes) else math.nan
+    """The whole-run log change from one run to the next, as ``compare`` judges it (NaN with no
+    case in common)."""
+    return run_shift(compare(before.records, after.records), column)[0]
 
 
 def machine_drift(runs: Sequence[Run], columns: Sequence[str] | None = None) -> Drift:
