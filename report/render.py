@@ -18,6 +18,7 @@ from bench.core.errors import NormbenchError
 from bench.core.params import parse_options
 from bench.results.store import REPORT, RunStore, atomic_write
 from report import figures, findings, tables
+from report.history import history_view, newest_records
 from report.implementations import implementation_rows
 from report.layer_tables import is_layer_suite, layer_summary, slowdown_rows
 
@@ -56,7 +57,7 @@ def suite_findings(runs: Sequence[RunData], frame=None) -> list[findings.SuiteFi
 
 
 def render_report(runs: Sequence[RunData]) -> str:
-    frame = records_frame(r for run in runs for r in run.records)
+    frame = records_frame(newest_records(runs))  # over a history: each configuration's newest record once
     colours = figures.palette(frame["normalizer"].dropna())
     rounds = {key: value for run in runs for key, value in run.rounds.items()}
     answers = suite_findings(runs, frame)
@@ -93,6 +94,7 @@ def render_report(runs: Sequence[RunData]) -> str:
         record_header=record_header, record_rows=record_rows,
         problems=[p for run in runs for p in run.problems], comparison=comparison,
         implementation_header=implementation_header, implementation_rows=implementation_rows_,
+        history=history_view(runs),
         claims={name: c for name in _suite_order(runs, frame) if (c := suite_claims(runs, name, frame)) is not None},
     )
 
