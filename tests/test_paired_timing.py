@@ -124,6 +124,26 @@ def test_paired_rounds_are_round_r_against_round_r():
     assert diff.mean == pytest.approx(math.log(2)) and diff.sd == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_budgeted_runs_looks_widen_the_paired_speed_interval(kind):
+    """A budgeted run's verdicts are Bonferroni-widened over its looks (bench.analysis.stats); the paired
+    speed interval too, by the ratio of the t quantiles: same rounds, same mean, 4 looks."""
+    from scipy import stats
+
+    records, rounds = planted_run(np.random.default_rng(5), 1.02, interleaved=True)
+    one = verdict(records, rounds, kind)
+    options = {**DEFAULTS, "baseline": "layer", "looks": 4}
+    frame, _ = labelled(records_frame(records), options)
+    (four,) = KINDS[kind](kind, {"device": "cpu"}, frame, options, rounds)
+    assert one.diff.paired and four.diff.paired and (one.diff.looks, four.diff.looks) == (1, 4)
+    assert four.diff.mean == pytest.approx(one.diff.mean) and four.diff.n == one.diff.n
+    widened = (four.diff.high95 - four.diff.low95) / (one.diff.high95 - one.diff.low95)
+    df = one.diff.n - 1  # a paired t-interval (over rounds, or over the groups' means): the quantiles' ratio
+    assert widened == pytest.approx(stats.t.ppf(1 - 0.025 / 4, df) / stats.t.ppf(0.975, df)) and widened > 1.1
+    direct = paired_log_speed(frame, one.best, one.runner_up, rounds, looks=4)[0]
+    assert (direct.low95, direct.high95) == pytest.approx((four.diff.low95, four.diff.high95))
+
+
 def test_the_interleaved_timer_alternates_members_round_by_round():
     calls: list[str] = []
     entered: list[str] = []

@@ -162,7 +162,7 @@ def speed_against_baseline(kind: str, setting: dict, group: pd.DataFrame, option
     found = _each_against_baseline(kind, setting, by_candidate, options["baseline"], options["throughput"], "ratio",
                                    looks=options.get("looks", 1))
     for i, verdict in enumerate(found):
-        paired = paired_log_speed(group, verdict.best, verdict.runner_up, rounds)
+        paired = paired_log_speed(group, verdict.best, verdict.runner_up, rounds, looks=options.get("looks", 1))
         if paired is not None:
             diff, samples = paired
             found[i] = replace(verdict, diff=diff, decision=decide(diff, math.log1p(verdict.margin), samples))
@@ -207,7 +207,7 @@ def fastest_against_runner_up(kind: str, setting: dict, group: pd.DataFrame, opt
     if diff is None:
         return [Verdict(setting, kind, best, typical[best], None, None, Decision("winner"), margin, "ratio")]
     samples = samples if speeds else "seeds"
-    paired = paired_log_speed(group, best, ranked[1], rounds)
+    paired = paired_log_speed(group, best, ranked[1], rounds, looks=looks)
     if paired is not None:
         diff, samples = paired
     return [Verdict(setting, kind, best, typical[best], ranked[1], diff,

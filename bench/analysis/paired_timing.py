@@ -20,7 +20,7 @@ from bench.analysis.stats import Difference, difference
 PHASE = "train"  # the training step: what train_samples_per_sec reports
 
 
-def paired_log_speed(group: pd.DataFrame, a: str, b: str, rounds: dict, phase: str = PHASE
+def paired_log_speed(group: pd.DataFrame, a: str, b: str, rounds: dict, phase: str = PHASE, looks: int = 1
                      ) -> tuple[Difference, str] | None:
     """log(speed of ``a``) - log(speed of ``b``) from their paired rounds at one setting, and what a
     sample is ("rounds" or "seeds"); None when no timing group holds both candidates.
@@ -28,7 +28,9 @@ def paired_log_speed(group: pd.DataFrame, a: str, b: str, rounds: dict, phase: s
     Every paired round of every group counts (a paired t-interval over rounds); with two or more
     groups (seeds, each timed in its own stretch of the run) the mean of each group is a sample too,
     and the wider of the two intervals is kept: a difference between groups that rounds cannot see
-    (another process, another model's memory layout) then widens the interval instead of hiding."""
+    (another process, another model's memory layout) then widens the interval instead of hiding.
+    ``looks``: a budgeted run's sequential looks, over which both intervals are widened
+    (bench.analysis.stats), as every other verdict's are."""
     if "timing_group" not in group.columns:
         return None
     by_round: tuple[dict, dict] = ({}, {})
@@ -46,9 +48,9 @@ def paired_log_speed(group: pd.DataFrame, a: str, b: str, rounds: dict, phase: s
             by_group[side][timing_group] = sum(pair[side] for pair in pairs) / len(pairs)
     if not by_round[0]:
         return None
-    within = difference(*by_round)
+    within = difference(*by_round, looks)
     if len(by_group[0]) >= 2:
-        across = difference(*by_group)
+        across = difference(*by_group, looks)
         if across.high95 - across.low95 > within.high95 - within.low95:
             return across, "seeds"
     return within, "rounds"
