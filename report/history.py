@@ -111,7 +111,7 @@ def _figure(machine, suite, runs, speeds, accuracies, whole) -> str:
             ax.axvline(index - 0.5, color="red", linestyle="--", linewidth=1)
         if FIELDS[column].is_rate and members:
             ax.set_yscale("log")
-        ax.set_xticks(range(len(runs)), labels, fontsize=7)
+        ax.set_xticks(range(len(runs)), labels, fontsize=7, rotation=45, ha="right")
         ax.set_ylabel(FIELDS[column].title)
     fig.suptitle(f"{suite} on {machine}: one line per case", fontsize=10)
     buffer = io.BytesIO()
