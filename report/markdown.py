@@ -2,7 +2,8 @@
 
 The docs' "What the shipped suites found" page is this page rendered from a committed run
 (``docs/runs/<id>/``), so every number in the docs comes from a named run and a test can render it
-again and find it unchanged. Same findings as the HTML report's opening section, no figures.
+again and find it unchanged. Same findings as the HTML report's opening section (each suite's
+one-sentence summary, then its findings and tables), no figures.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def findings_markdown(runs: Sequence[RunData], source: str) -> str:
         question = _first_sentence(description(runs, found.name))
         if question:
             lines += [f"*{question}*", ""]
+        if found.summary:  # the answer in one sentence, as beside the report's forest plot
+            lines += [f"**{found.summary}**", ""]
         lines += [f"- {sentence}" for sentence in found.sentences] + [""]
         if found.rows:
             lines += _table(found.header, found.rows + found.more_rows) + [""]

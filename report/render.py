@@ -3,8 +3,6 @@ no network, every text value escaped by Jinja2's autoescape)."""
 
 from __future__ import annotations
 
-import base64
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -18,6 +16,8 @@ from bench.core.errors import NormbenchError
 from bench.core.params import parse_options
 from bench.results.store import REPORT, RunStore, atomic_write
 from report import figures, findings, tables
+from report.figures.common import png_base64
+from report.figures.forest import verdicts_figure
 from report.history import history_view, newest_records
 from report.implementations import implementation_rows
 from report.layer_tables import is_layer_suite, layer_summary, slowdown_rows
@@ -61,6 +61,7 @@ def render_report(runs: Sequence[RunData]) -> str:
     colours = figures.palette(frame["normalizer"].dropna())
     rounds = {key: value for run in runs for key, value in run.rounds.items()}
     answers = suite_findings(runs, frame)
+    answer_of = {f.name: f for f in answers}
     suites = []
     for name in _suite_order(runs, frame):
         suite_frame = frame[frame["suite"] == name]
@@ -81,6 +82,10 @@ def render_report(runs: Sequence[RunData]) -> str:
             "counts": tables.status_counts(suite_frame) if len(suite_frame) else {},
             "figures": [f for f in (_figure(fn, suite_frame, colours) for fn in figures.FIGURES) if f],
             "summary_header": header, "summary_rows": rows,
+            # the first screen: the headline as a forest plot (None for layer suites) and one sentence
+            "forest": verdicts_figure(answer_of[name].headline, name) if name in answer_of else None,
+            "what": answer_of[name].what if name in answer_of else "",
+            "summary": answer_of[name].summary if name in answer_of else "",
         })
     record_header, record_rows = tables.record_rows(frame)
     implementation_header, implementation_rows_ = implementation_rows(frame, [run.info for run in runs])
@@ -159,12 +164,8 @@ def _figure(fn, frame, colours) -> dict | None:
     fig = fn(frame, colours)
     if fig is None:
         return None
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
-    figures.close(fig)
     summary = (fn.__doc__ or fn.__name__).strip().split("\n\n")[0]  # the docstring's first paragraph
-    return {"title": " ".join(summary.split()),
-            "png": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    return {"title": " ".join(summary.split()), "png": png_base64(fig)}
 
 
 def _suite_order(runs: Sequence[RunData], frame) -> list[str]:

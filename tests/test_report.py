@@ -236,3 +236,20 @@ def test_the_header_leads_with_what_ran_and_keeps_what_could_not_run_apart():
     lead = html.split('<p class="lead">', 1)[1].split("</p>", 1)[0]
     assert "Ran <b>4</b> case(s): 3 trained to the end, 1\ndiverged" in lead and "<b>1</b> failed" in lead
     assert "Not run here: 5 case(s)" in html and "<li>4: no GPU visible</li>" in html
+
+
+def test_the_first_screen_has_each_suites_forest_plot_and_one_sentence(html):
+    """Between the header and the findings: one forest plot per suite that compares something, its
+    caption the suite's one-sentence summary; the findings' tables follow."""
+    from html import unescape
+
+    from report.render import suite_findings
+
+    glance = html.split('<h2 id="glance"', 1)[1].split('<h2 id="findings">', 1)[0]
+    assert html.index('class="lead"') < html.index('<h2 id="glance"') < html.index('<h2 id="findings">')
+    answers = suite_findings([RunData({}, RunStore(MIXED).load().records, [])])
+    compared = [f.name for f in answers if any(v.diff is not None for v in f.headline)]
+    assert compared and re.findall(r"<img alt=\"Forest plot of ([^']+)'s headline comparisons", glance) == compared
+    assert len(re.findall(r'src="data:image/png;base64,[A-Za-z0-9+/=]+"', glance)) == len(compared)
+    captions = [unescape(" ".join(c.split())) for c in re.findall(r"<figcaption>(.*?)</figcaption>", glance, re.S)]
+    assert captions == [f.summary for f in answers]

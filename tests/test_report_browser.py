@@ -1,6 +1,7 @@
 """The report in a real headless browser: offline, figures render, the table sorts and filters,
 injected markup stays text. Skips where Chromium or Playwright is missing (.ci/run installs both)."""
 
+import json
 import re
 import shutil
 
@@ -8,7 +9,7 @@ import pytest
 
 from bench.results.store import RunStore
 from report import write_report
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ROOT
 
 sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -101,18 +102,65 @@ def test_screenshot(page, tmp_path):
     assert path.stat().st_size > 50_000
 
 
-def test_the_first_screen_states_the_findings(page):
-    """Answers first: the findings heading and its first sentences are inside the initial viewport,
-    above the environment."""
+def test_the_findings_follow_the_figures(page):
+    """Each suite's findings open with its one-sentence summary (the rest folded), after the
+    figures at a glance and above the environment."""
     box = page.locator("#findings").bounding_box()
-    assert box is not None and box["y"] < 900
-    first = page.locator("section.finding li").first
-    assert first.is_visible() and first.bounding_box()["y"] < 900
-    assert first.text_content().startswith("Headline (best accuracy against the runner-up, per setting): ")
+    assert box["y"] > page.locator(".forest-grid").bounding_box()["y"]
+    first = page.locator("section.finding p.summary").first
+    assert first.is_visible()
+    assert first.text_content().startswith("Best accuracy against the runner-up, per setting: ")
+    assert not page.locator("section.finding li").first.is_visible()  # the other sentences are folded
     overall = page.locator("p.headline")
-    assert overall.bounding_box()["y"] < 900
     assert re.search(r"Headline comparisons .*: \d+ of \d+ decided", overall.text_content().replace("\n", " "))
     assert page.locator("#environment").bounding_box()["y"] > box["y"]
     # each suite's finding links to its section
     page.click("section.finding h3 a >> nth=0")
     assert page.evaluate("location.hash").startswith("#suite-")
+
+
+DEFAULT_RUN = ROOT / "docs" / "runs" / "20261202-142220-ee30d3"  # a real default run (2-core VM, 2026-12-02)
+
+
+@pytest.fixture(scope="module")
+def default_report(tmp_path_factory):
+    return write_report([RunStore(DEFAULT_RUN)], tmp_path_factory.mktemp("default") / "report.html")
+
+
+def test_the_first_screen_shows_the_headline_figures_and_what_ran(default_report):
+    """At 1400x900, the default run's report opens with what ran, what was decided and what could
+    not run here, then at least three suites' headline forest plots, whole, each at least 300 px
+    wide and shown at no less than half its drawn size (its 8.5 pt labels stay about 11 px)."""
+    records = [json.loads(line) for line in (DEFAULT_RUN / "cases.jsonl").read_text().splitlines() if line.strip()]
+    ran = sum(r.get("status") in ("ok", "nan") for r in records)
+    skipped = sum(r.get("status") == "skipped" for r in records)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.goto(default_report.as_uri())
+        page.wait_for_load_state("load")
+        lead = page.locator("p.lead")
+        text = " ".join(lead.text_content().split())
+        assert text.startswith(f"Ran {ran} case(s): ")
+        assert re.search(r"; \d+ of \d+ headline comparisons decided\.", text)
+        not_run = " ".join(page.locator("details.note summary").first.text_content().split())
+        assert not_run.startswith(f"Not run here: {skipped} case(s)") and skipped > 0
+        for header in (lead, page.locator("details.note summary").first):
+            box = header.bounding_box()
+            assert 0 <= box["y"] and box["y"] + box["height"] <= 900
+        figures = page.eval_on_selector_all(".forest-grid img", """imgs => imgs.map(i => {
+            const r = i.getBoundingClientRect();
+            return {top: r.top, bottom: r.bottom, width: r.width, natural: i.complete ? i.naturalWidth : 0,
+                    alt: i.alt}; })""")
+        suites = {r["suite"] for r in records if r.get("status") in ("ok", "nan") and r.get("workload") != "layer"}
+        assert len(figures) == len(suites)  # every model suite (each compares something here) has its plot
+        whole = [f for f in figures if f["top"] >= 0 and f["bottom"] <= 900]
+        assert len(whole) >= 3, figures[:4]
+        assert all(f["width"] >= 300 and f["natural"] > 0 and f["width"] / f["natural"] >= 0.45 for f in figures)
+        assert all(f["alt"].startswith("Forest plot of ") for f in whole)
+        captions = page.eval_on_selector_all(".forest-grid figcaption", "cs => cs.map(c => c.textContent.trim())")
+        assert len(captions) >= len(figures)
+        assert all(c.endswith(".") and ". " not in c for c in captions)  # one sentence each
+        # the tables, the text alternative, follow the figures
+        assert page.locator("table.findings").first.bounding_box()["y"] > max(f["bottom"] for f in figures)
+        browser.close()
