@@ -4,6 +4,7 @@ no network, every text value escaped by Jinja2's autoescape)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
@@ -96,12 +97,34 @@ def render_report(runs: Sequence[RunData]) -> str:
         runs=[_info_view(run.info) for run in runs], suites=suites, findings=answers,
         headline=(sum(f.headline_decided for f in answers), sum(f.headline_total for f in answers)),
         counts=tables.status_counts(frame) if len(frame) else {}, summary=tables.run_summary(frame),
+        elapsed=elapsed_text([run.info for run in runs]),
         record_header=record_header, record_rows=record_rows,
         problems=[p for run in runs for p in run.problems], comparison=comparison,
         implementation_header=implementation_header, implementation_rows=implementation_rows_,
         history=history_view(runs),
         claims={name: c for name in _suite_order(runs, frame) if (c := suite_claims(runs, name, frame)) is not None},
     )
+
+
+def elapsed_text(infos: Sequence[dict]) -> str:
+    """The runs' wall time (started to finished, summed over runs; "" when a run has no end), and a
+    budgeted run's budget: the header's "decided in ..."."""
+    seconds, budgets = 0.0, []
+    for info in infos:
+        try:
+            start = datetime.fromisoformat(str(info["started_at"]))
+            seconds += (datetime.fromisoformat(str(info["finished_at"])) - start).total_seconds()
+        except (KeyError, TypeError, ValueError):
+            return ""
+        budget = info.get("budget")
+        if isinstance(budget, dict) and isinstance(budget.get("seconds"), (int, float)):
+            budgets.append(f"a budget of {_minutes(budget['seconds'])}, at most {budget.get('max_seeds')} seeds")
+    return _minutes(seconds) + (f" ({'; '.join(budgets)})" if budgets else "")
+
+
+def _minutes(seconds: float) -> str:
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
 
 def _comparison(runs: Sequence[RunData]) -> dict | None:

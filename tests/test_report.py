@@ -253,3 +253,13 @@ def test_the_first_screen_has_each_suites_forest_plot_and_one_sentence(html):
     assert len(re.findall(r'src="data:image/png;base64,[A-Za-z0-9+/=]+"', glance)) == len(compared)
     captions = [unescape(" ".join(c.split())) for c in re.findall(r"<figcaption>(.*?)</figcaption>", glance, re.S)]
     assert captions == [f.summary for f in answers]
+
+
+def test_the_first_line_says_in_what_time_and_on_what_budget():
+    from report.render import elapsed_text
+
+    info = {"started_at": "2026-12-02T14:22:20+00:00", "finished_at": "2026-12-02T14:39:02+00:00"}
+    assert elapsed_text([info]) == "16 min 42 s"
+    budgeted = {**info, "budget": {"seconds": 840.0, "max_seeds": 48, "spent": True}}
+    assert elapsed_text([budgeted]) == "16 min 42 s (a budget of 14 min 0 s, at most 48 seeds)"
+    assert elapsed_text([{**info, "finished_at": None}]) == ""  # still running or interrupted: no time

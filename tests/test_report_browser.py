@@ -142,7 +142,7 @@ def test_the_first_screen_shows_the_headline_figures_and_what_ran(default_report
         lead = page.locator("p.lead")
         text = " ".join(lead.text_content().split())
         assert text.startswith(f"Ran {ran} case(s): ")
-        assert re.search(r"; \d+ of \d+ headline comparisons decided\.", text)
+        assert re.search(r"; \d+ of \d+ headline comparisons decided in \d+ min \d+ s\.", text)
         not_run = " ".join(page.locator("details.note summary").first.text_content().split())
         assert not_run.startswith(f"Not run here: {skipped} case(s)") and skipped > 0
         for header in (lead, page.locator("details.note summary").first):
