@@ -121,12 +121,12 @@ def test_compare_fails_on_a_regression_beyond_the_threshold(tmp_path, capsys):
     assert main(["compare", "before", "after", "--results", str(results), "--fail-on", "throughput:5%"]) == 0
     out = capsys.readouterr().out
     assert ("across all 54 cases: train_samples_per_sec -10.0% (median case, best timed rounds): within this "
-            "machine's run-to-run drift (30%: the default bound") in out
+            "machine's run-to-run drift (35%: the default bound") in out
     assert "58 cases compared (same configuration), 0 with a changed configuration" in out
     results = slowed_copy(tmp_path / "halved", 0.5)  # twice as slow: beyond it
     assert main(["compare", "before", "after", "--results", str(results), "--fail-on", "throughput:5%"]) == 1
     assert ("REGRESSION across all 54 cases: train_samples_per_sec -50.0% (median case, best timed rounds): beyond "
-            "this machine's run-to-run drift (30%") in capsys.readouterr().out
+            "this machine's run-to-run drift (35%") in capsys.readouterr().out
     assert main(["compare", "before", "after", "--results", str(results), "--fail-on", "throughput:60%"]) == 0
     assert "0 regression(s) beyond throughput:60%" in capsys.readouterr().out
 

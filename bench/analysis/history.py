@@ -202,24 +202,24 @@ def _shift(before: Run, after: Run, column: str) -> float:
 def machine_drift(runs: Sequence[Run], columns: Sequence[str] | None = None) -> Drift:
     """The run-to-run drift of one machine from its history (runs oldest first, same
     configurations): per rate field, the 95% prediction bound of a whole-run shift from the shifts
-    between consecutive runs (t quantile over their root mean square, centred on no change), with
-    shifts across a change point left out; the default bound where fewer than
+    between consecutive runs (t quantile times their robust spread about no change: 1.4826 x the
+    median absolute shift, so one odd run does not widen it), with shifts across a change point
+    left out; the default bound where fewer than
     :data:`MIN_SHIFTS` shifts are known."""
     columns = [c for c in (columns or compared_fields()) if FIELDS[c].is_rate]
-    bounds, counts = {}, []
+    bounds = {}
     for column in columns:
         levels, changes = run_levels(runs, column)
         shifts = [b - a for i, (a, b) in enumerate(zip(levels, levels[1:]), start=1)
                   if i not in changes and not math.isnan(b - a)]
         if len(shifts) < MIN_SHIFTS:
             continue
-        rms = math.sqrt(sum(s * s for s in shifts) / len(shifts))
-        bounds[column] = -math.expm1(-float(stats.t.ppf(0.975, len(shifts))) * rms)
-        counts.append(len(shifts))
+        spread = 1.4826 * float(np.median(np.abs(shifts)))  # robust: an odd run adds two large shifts
+        bounds[column] = -math.expm1(-float(stats.t.ppf(0.975, len(shifts))) * spread)
     if not bounds:
         return DEFAULT_DRIFT
     return Drift(DEFAULT_DRIFT.default, bounds,
-                 f"estimated from {min(counts) + 1}+ earlier runs of these configurations on this machine")
+                 f"estimated from {len(runs)} earlier runs of these configurations on this machine")
 
 
 def history_for(after: Run, candidates: Sequence[Run]) -> list[Run]:
