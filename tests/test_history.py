@@ -160,3 +160,46 @@ def test_one_machine_has_no_columns_to_compare():
     info, records = default_run()
     runs = [history.as_run({**info, "run_id": "a"}, records), history.as_run({**info, "run_id": "b"}, records)]
     assert machines.shared_configurations(runs)[1] == [] and machines.accuracy_agreement(runs) == []
+
+
+# -- the commands: a report over a folder of runs, compare with the folder as history -----------------
+
+from bench.cli import main  # noqa: E402
+
+
+def write_run(results, run_id, started, records, info, factor=1.0):
+    """A run directory whose every timing (samples/s, median and best rounds) is ``factor`` as fast."""
+    path = results / run_id
+    path.mkdir(parents=True)
+    scaled = []
+    for r in records:
+        r = {**r, "run_id": run_id}
+        for phase in ("train", "infer"):
+            r[f"{phase}_samples_per_sec"] *= factor
+            r[f"{phase}_step_seconds"] = {k: v / factor if k in ("min", "median") else v
+                                          for k, v in r[f"{phase}_step_seconds"].items()}
+        scaled.append(json.dumps(r))
+    (path / "cases.jsonl").write_text("\n".join(scaled) + "\n")
+    (path / "run.json").write_text(json.dumps({**info, "run_id": run_id, "started_at": started}))
+
+
+def test_compare_takes_the_drift_from_the_folders_history_and_report_reads_the_folder(tmp_path, capsys):
+    info, records = default_run()
+    results = tmp_path / "results"
+    for i, factor in enumerate([1.0, 1.02, 0.99, 1.01, 0.98, 1.0]):  # a quiet machine: +-2% per run
+        write_run(results, f"run{i}", f"2026-12-02T1{i}:00:00+00:00", records, info, factor)
+    write_run(results, "run6", "2026-12-02T16:00:00+00:00", records, info, 0.8)  # 20% slower
+    assert main(["compare", "run5", "run6", "--results", str(results), "--fail-on", "throughput:5%"]) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSION across all 36 cases: train_samples_per_sec -20.0% (median case, best timed rounds): beyond " \
+           "this machine's run-to-run drift (" in out and "estimated from 6 earlier runs" in out
+    alone = tmp_path / "alone"  # the same pair without history: the default bound lets -20% pass
+    for run in ("run5", "run6"):
+        (alone / run).mkdir(parents=True)
+        for name in ("cases.jsonl", "run.json"):
+            (alone / run / name).write_bytes((results / run / name).read_bytes())
+    assert main(["compare", "run5", "run6", "--results", str(alone), "--fail-on", "throughput:5%"]) == 0
+    assert "within this machine's run-to-run drift (35%: the default bound" in capsys.readouterr().out
+    assert main(["report", str(results), "-o", str(tmp_path / "report.html")]) == 0
+    html = (tmp_path / "report.html").read_text()
+    assert "History: batch_size on" in html and html.count("<td>run") == 7
