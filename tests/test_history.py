@@ -78,6 +78,8 @@ def test_newest_records_keep_each_configuration_once():
     newest = newest_records(list(reversed(runs)))
     assert len(newest) == len(CASES) and {r["train_samples_per_sec"] for r in newest} == \
         {r["train_samples_per_sec"] for r in runs[2].records}
+    twice = Run("r", "m", "c", "2026-12-02", [*runs[0].records, runs[0].records[0]])
+    assert len(newest_records([twice])) == len(CASES) + 1  # one run's records are never dropped
 
 
 def test_machine_identity_comes_from_run_json():

@@ -69,19 +69,21 @@ def by_machine(runs: Sequence[Run]) -> dict[str, list[Run]]:
 
 
 def newest_records(runs: Sequence[Run]) -> list[dict]:
-    """Each configuration's newest record (by run start), so a report over a history shows the
-    latest state once instead of pooling the same case from every run; records without a
-    config_hash are all kept."""
-    newest: dict[str, dict] = {}
+    """Each configuration's records from the newest run (by start) that has it, so a report over a
+    history shows the latest state once instead of pooling the same case from every run; records
+    without a config_hash are all kept, and so is everything of a single run."""
+    newest: dict[str, list[dict]] = {}
     kept = []
     for run in sorted(runs, key=lambda r: (r.started, r.run_id)):
+        mine: dict[str, list[dict]] = {}
         for record in run.records:
             key = record.get("config_hash")
             if key:
-                newest[key] = record
+                mine.setdefault(key, []).append(record)
             else:
                 kept.append(record)
-    return kept + list(newest.values())
+        newest.update(mine)
+    return kept + [record for records in newest.values() for record in records]
 
 
 @dataclass
