@@ -334,9 +334,13 @@ def _drift(before, after):
 
     folder = after.path.parent
     stores = {p.resolve() for p in folder.iterdir() if not p.is_symlink() and (p / RUN).is_file()}
-    runs = [as_run(RunStore(p)) for p in sorted(stores | {before.path})]
-    earlier = history.history_for(next(r for r in runs if r.run_id == after.run_id) if after.path in stores
-                                  else as_run(after), runs)
+    runs = []
+    for path in sorted(stores | {before.path}):
+        try:
+            runs.append(as_run(RunStore(path)))
+        except NormbenchError as exc:  # an unreadable run beside them only leaves the history shorter
+            print(f"normbench: warning: history: {exc}", file=sys.stderr)
+    earlier = history.history_for(as_run(after), runs)
     return history.machine_drift(earlier) if len(earlier) > history.MIN_SHIFTS else DEFAULT_DRIFT
 
 

@@ -205,3 +205,14 @@ def test_compare_takes_the_drift_from_the_folders_history_and_report_reads_the_f
     assert main(["report", str(results), "-o", str(tmp_path / "report.html")]) == 0
     html = (tmp_path / "report.html").read_text()
     assert "History: batch_size on" in html and html.count("<td>run") == 7
+
+
+def test_an_unreadable_run_beside_them_only_shortens_the_history(tmp_path, capsys):
+    info, records = default_run()
+    results = tmp_path / "results"
+    for i in range(2):
+        write_run(results, f"run{i}", f"2026-12-02T1{i}:00:00+00:00", records, info)
+    (results / "broken").mkdir()
+    (results / "broken" / "run.json").write_text("{not json")
+    assert main(["compare", "run0", "run1", "--results", str(results), "--fail-on", "throughput:5%"]) == 0
+    assert "warning: history:" in capsys.readouterr().err
