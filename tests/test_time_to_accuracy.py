@@ -71,19 +71,17 @@ def test_a_candidate_that_never_reached_it_is_clearly_slower_and_the_ratio_a_low
     assert verdict.candidate_reach.median is None and verdict.best_text().startswith("group: 1/3 reached")
 
 
-def test_censoring_on_the_side_it_cannot_bound_stays_open_and_asks_no_seeds():
+def test_censoring_on_the_side_it_cannot_bound_stays_open():
     """The baseline never reached it in one seed; the candidate looks slower, but the baseline's
-    true time there is unknown above its budget, so slower is not shown. Seeds would not settle it."""
-    from bench.analysis.frame import records_frame
-    from bench.analysis.settle import seed_requests
-
+    true time there is unknown above its budget, so slower is not shown."""
     records = ([record("batch", 0, 100), record("batch", 1, 110), record("batch", 2, None, budget=150)]
                + [record("group", s, n) for s, n in enumerate([180, 200, 190])])
     options = {"baseline": "batch", "headline": "time_to_accuracy"}
     (verdict,) = verdicts_of(records, **options)
     assert verdict.censoring == "reference" and verdict.decision.outcome == "open"
-    assert verdict.verdict_text() == "open: batch did not reach 0.9 in every seed (longer training would settle it)"
-    assert seed_requests(records_frame(records), options, [0, 1, 2], 10) == []
+    assert verdict.diff.mean > 0 and verdict.effect_text().startswith("at most ")
+    assert verdict.verdict_text() == ("open: batch did not reach 0.9 in every seed (its times there are bounds; "
+                                      "a longer training would settle it)")
 
 
 def test_neither_reaching_it_is_a_decided_answer():

@@ -11,8 +11,8 @@ Two candidates are compared by the ratio of their times, seed-paired on the log 
 intervals every verdict uses (:mod:`bench.analysis.stats`). A censored time enters as its budget,
 a bound on one side: when only the candidate has censored seeds the computed ratio is a lower
 bound of the true one, so only "clearly slower" can be concluded; when only the reference has
-them, only "clearly faster". Anything else with censoring stays open: a longer training, not more
-seeds, would settle it (so ``--settle`` asks for none). With ``verdicts.baseline`` each candidate is
+them, only "clearly faster". Anything else with censoring stays open: more seeds can settle it only
+in the direction its bounds allow, a longer training in either. With ``verdicts.baseline`` each candidate is
 compared with the baseline ("GN reaches 0.90 in 1.8x BN's time"); without it, the fastest against
 the runner-up. The tie margin is ``verdicts.throughput`` (relative).
 """
@@ -137,7 +137,8 @@ class TimeVerdict(Verdict):
             return f"neither reached {self.target:g} in any seed"
         if self.decision.outcome == "open" and self.censoring:
             who = {"candidate": self.best, "reference": self.runner_up}.get(self.censoring, "both")
-            return f"open: {who} did not reach {self.target:g} in every seed (longer training would settle it)"
+            return (f"open: {who} did not reach {self.target:g} in every seed (its times there are bounds; "
+                    f"a longer training would settle it)")
         return super().verdict_text()
 
 
@@ -161,7 +162,7 @@ def against_reference(kind: str, setting: dict, group: pd.DataFrame, options: di
         if len(ranked) == 1:
             return []
         pairs = [(ranked[0], ranked[1])]
-    return [compare(kind, setting, float(targets[0]), mine, reference, options["throughput"])
+    return [compare(kind, setting, float(targets[0]), mine, reference, options["throughput"], options.get("looks", 1))
             for mine, reference in pairs]
 
 
@@ -172,9 +173,11 @@ def _speed_rank(reach: Reach) -> tuple:
             sum(logs.values()) / len(logs) if logs else math.inf)
 
 
-def compare(kind: str, setting: dict, target: float, mine: Reach, reference: Reach, margin: float) -> TimeVerdict:
-    """``mine`` against ``reference``: the ratio of their times with its interval, decided only in
-    the direction that censoring leaves sound (see the module's docstring)."""
+def compare(kind: str, setting: dict, target: float, mine: Reach, reference: Reach, margin: float,
+            looks: int = 1) -> TimeVerdict:
+    """``mine`` against ``reference``: the ratio of their times with its interval (widened over a
+    budgeted run's ``looks``), decided only in the direction that censoring leaves sound (see the
+    module's docstring)."""
     value = mine.median if mine.median is not None else math.nan
     common = set(mine.times) | set(mine.bounds)
     both_censored = [s for s in common if s in mine.bounds and s in reference.bounds]
@@ -184,7 +187,7 @@ def compare(kind: str, setting: dict, target: float, mine: Reach, reference: Rea
                            margin, "ratio", target, mine, reference, "both")
     mine_logs = {s: v for s, v in mine.log_times().items() if s not in both_censored}
     reference_logs = {s: v for s, v in reference.log_times().items() if s not in both_censored}
-    diff = difference(mine_logs, reference_logs)
+    diff = difference(mine_logs, reference_logs, looks)
     censoring = _censoring(mine, reference, set(both_censored))
     decision = decide(diff, math.log1p(margin))
     if censoring and decision.outcome in ("winner", "tie", "open"):
