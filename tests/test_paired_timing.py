@@ -179,14 +179,19 @@ def test_a_settings_candidates_are_timed_interleaved_in_one_worker(tmp_path):
     """The tiny suite, serially: the four candidates of each batch size (BatchNorm at two momenta,
     GroupNorm, LayerNorm) share a timing group, and their train-step rounds ran in turn, each round
     once per candidate (the order, not the speed, is checked)."""
-    import json
-
     from bench.cli import main
     from tests.conftest import FIXTURES
 
     results = tmp_path / "results"
     assert main(["run", str(FIXTURES / "suites" / "tiny.yaml"), "--results", str(results), "--no-report"]) == 0
-    run = results / "latest"
+    assert_tiny_timed_in_groups(results / "latest")
+
+
+def assert_tiny_timed_in_groups(run) -> None:
+    """The tiny suite's CPU cases in ``run``: two timing groups of four, one per batch size, each
+    group's train-step rounds in turn (every round: each candidate once)."""
+    import json
+
     records = [json.loads(line) for line in (run / "cases.jsonl").read_text().splitlines()]
     cpu = [r for r in records if r["device"] == "cpu" and r["status"] == "ok"]
     groups: dict[str, list] = {}
@@ -201,5 +206,6 @@ def test_a_settings_candidates_are_timed_interleaved_in_one_worker(tmp_path):
         assert len(timed) == 4 and len({len(b["stats"]["data"]) for b in timed}) == 1
         starts = sorted((t, b["extra_info"]["case_id"]) for b in timed for t in b["extra_info"]["round_starts"])
         turns = [case for _, case in starts]
+        assert len(turns) == 4 * len(timed[0]["stats"]["data"]) >= 12
         for r in range(0, len(turns), 4):  # each round: every candidate once
             assert sorted(turns[r:r + 4]) == sorted(m["case_id"] for m in members)

@@ -63,6 +63,21 @@ def test_workers_2_gives_the_serial_results_with_timing_alone(tmp_path, write_su
     assert no_leftovers() == []
 
 
+def test_workers_2_time_each_settings_candidates_together_in_one_worker(tmp_path):
+    """Each batch size's four candidates go to one slot, are trained there one after another and
+    timed in one call, round by round in turn, with the node to itself (order and groups checked,
+    not speed); the other slot does the same with the other batch size's meanwhile."""
+    from tests.test_paired_timing import assert_tiny_timed_in_groups
+
+    results = tmp_path / "results"
+    out = normbench("run", TINY, "--results", str(results), "--no-report", "--workers", "2")
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert_tiny_timed_in_groups(results / "latest")
+    cpu = [r for r in records(results) if r["device"] == "cpu"]
+    assert all(r["executor"] == "ray" and r["timing_exclusive"] is True for r in cpu)
+    assert no_leftovers() == []
+
+
 @pytest.fixture
 def cluster(tmp_path):
     cluster = LocalCluster(tmp_path)
@@ -118,7 +133,7 @@ def test_crashes_and_hangs_become_failed_records_and_the_run_goes_on(tmp_path, w
     crashed, hung = cpu["tiny/group/batch_size=8/seed=0/cpu"], cpu["tiny/layer/batch_size=16/seed=0/cpu"]
     assert crashed["status"] == "failed" and "worker lost" in crashed["error"]
     assert hung["status"] == "failed" and "timed out after 15 s" in hung["error"]
-    assert sum(r["status"] == "ok" for r in cpu.values()) == CPU_CASES - 2
+    assert sum(r["status"] == "ok" for r in cpu.values()) == CPU_CASES - 2, [r.get("error") for r in cpu.values()]
     assert no_leftovers() == []
 
 

@@ -3,12 +3,15 @@
 Each slot is a Ray actor (a long-lived worker process with TensorFlow imported once, its thread
 pools pinned to the CPUs the actor holds). A case runs in two calls on its slot: ``quality``
 (train, evaluate; runs beside other cases) and ``timing`` (step or layer timing, copy kernel). A
-slot keeps up to ``PENDING_TIMINGS`` trained cases whose timing is still to come and goes on
-training the next ones; when one slot has that many (or no case is left to overlap), its node
-takes no new case, and once no other call runs there, the node's pending timing calls run one
-after another, so every throughput figure is measured with the node to itself (recorded as
-``timing_exclusive``). Timing one case at a time made both slots of a node wait for each other
-after every case (the slot done first idles while the other finishes its training).
+slot takes a setting's candidates together (a timing group, bench.execute.timing_groups) and trains
+them one after another; once all are trained, one timing call times them interleaved round by round
+(bench.execute.in_worker.time_together), so speed verdicts pair their rounds. A slot keeps up to
+``PENDING_TIMINGS`` trained cases whose timing is still to come (at most ``MAX_GROUP``: a whole
+group) and goes on training the next ones; when one slot has that many (or no case is left to
+overlap), its node takes no new case, and once no other call runs there, the node's complete groups
+are timed one call after another, so every throughput figure is measured with the node to itself
+(recorded as ``timing_exclusive``). Timing one case at a time made both slots of a node wait for
+each other after every case (the slot done first idles while the other finishes its training).
 
 Layer-suite cases are timing alone, with nothing to overlap: they run last, on one worker per node
 that holds all of the node's CPUs and uses them as TensorFlow threads (a memory-bound kernel ran at
@@ -18,7 +21,9 @@ this module only decides what to send to which slot next.
 A slot whose worker dies (crash, out of memory, its node lost) or outlives the case timeout is
 killed; its case becomes a ``failed`` record with the reason (not retried: ``--resume`` keeps it)
 and the slot is replaced, on the same node while that node is alive. The trained cases it held for
-timing are queued again: they did not cause the loss.
+timing, and the rest of its group, are queued again: they did not cause the loss. A worker lost
+while timing a group has no single culprit: the group's cases are queued again, each to be trained
+and timed alone, so the one that causes it fails by itself.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from bench.core.errors import NormbenchError
 from bench.execute import ray_cluster
 from bench.measure import backends
 from bench.execute.contract import MAX_CASES_PER_WORKER, START_TIMEOUT, Execution, Finished
+from bench.execute.timing_groups import MAX_GROUP, group_id, take_group
 from bench.results.records import new_record, now
 from bench.suite import Case
 
@@ -70,8 +76,14 @@ class CaseWorker:
             self.pending[run.case.case_id] = run
         return finished
 
-    def timing(self, case_id: str):
-        return self.pending.pop(case_id).timing()
+    def timing(self, case_ids: list[str], timing_group: str | None = None) -> list:
+        """Time trained cases: alone, or (``timing_group`` given) interleaved round by round."""
+        from bench.execute.in_worker import time_together
+
+        runs = [self.pending.pop(case_id) for case_id in case_ids]
+        if timing_group is None:
+            return [run.timing() for run in runs]
+        return time_together(runs, timing_group)
 
 
 @dataclass
@@ -83,8 +95,13 @@ class _Slot:
     label: str = "?"
     phase: str = "start"  # start -> idle -> quality -> idle (case pending) ... timing -> idle
     call: Any = None      # the ObjectRef in flight
-    case: Case | None = None  # the case of the call in flight
+    case: Case | None = None  # the case of the call in flight (None while a group is timed)
+    limit: float = 0.0    # the call's time limit, in seconds
+    todo: deque = field(default_factory=deque)  # the rest of its timing group, to train next here
+    group: str | None = None  # that group's timing_group id
     pending: list = field(default_factory=list)  # trained cases whose timing call is still to come
+    group_of: dict = field(default_factory=dict)  # case_id -> its timing_group id (None: timed alone)
+    batch: list = field(default_factory=list)  # the cases of the timing call in flight
     retiring: bool = False  # replace the worker once its pending cases are timed
     deadline: float = 0.0
     cases_run: int = 0
@@ -119,6 +136,7 @@ class RayExecutor:
         self.actor_class = ray.remote(CaseWorker)
         self.flushing: set = set()  # nodes timing their slots' pending cases: they take no new case
         self.queues: dict[str, deque] = {}
+        self.alone: set[str] = set()  # case ids to time alone: their group's worker was lost while timing it
         self.more, self.ask = None, False  # a budgeted run's source of further cases (execute sets it)
         try:
             if slots * self.slot_cpus > self.cluster.cpus:
@@ -157,7 +175,7 @@ class RayExecutor:
     def running_by_node(self) -> dict[str, int]:
         running: dict[str, int] = {}
         for slot in self.slots:
-            held = (slot.phase in CASE_PHASES) + len(slot.pending)
+            held = (slot.phase == "quality") + len(slot.batch) + len(slot.pending)
             if held:
                 running[slot.label] = running.get(slot.label, 0) + held
         return running
@@ -178,7 +196,7 @@ class RayExecutor:
     def _run(self, cases: list[Case]) -> None:
         queues = {device: deque(case for case in cases if case.device == device) for device in ("cpu", "gpu")}
         self.queues = queues
-        while self._feed(queues) or any(slot.phase in CASE_PHASES or slot.pending for slot in self.slots):
+        while self._feed(queues) or any(slot.phase in CASE_PHASES or slot.pending or slot.todo for slot in self.slots):
             for device, queue in queues.items():
                 if queue and not any(slot.device == device for slot in self.slots):
                     raise NormbenchError(f"every Ray worker for {device.upper()} cases was lost; finished "
@@ -214,26 +232,48 @@ class RayExecutor:
             on_node = [slot for slot in self.slots if slot.node_id == node_id]
             if any(self._must_time(slot, queues) for slot in on_node):
                 self.flushing.add(node_id)
-            timed = [slot for slot in on_node if slot.pending]
+            timed = [slot for slot in on_node if self._ready(slot)]
             if not timed:
                 self.flushing.discard(node_id)
             elif node_id in self.flushing and not any(slot.call is not None for slot in on_node):
-                slot = timed[0]
-                slot.case = slot.pending.pop(0)
-                self._call(slot, "timing", slot.actor.timing.remote(slot.case.case_id))
+                self._time(timed[0])
         for slot in self.slots:
-            if slot.phase != "idle" or slot.retiring or not queues[slot.device] or slot.node_id in self.flushing:
+            if slot.phase != "idle" or slot.node_id in self.flushing:
                 continue
-            case = queues[slot.device].popleft()
-            slot.case = case
+            if not slot.todo:  # its group is trained: the next one, if the slot may hold it
+                queue = queues[slot.device]
+                if slot.retiring or not queue:
+                    continue
+                group = take_group(queue.popleft(), queue, self.alone)
+                if slot.pending and len(slot.pending) + len(group) > max(PENDING_TIMINGS, MAX_GROUP):
+                    queue.extendleft(reversed(group))
+                    self.flushing.add(slot.node_id)  # time what it holds first
+                    continue
+                slot.todo, slot.group = deque(group), group_id(group)
+            case = slot.case = slot.todo.popleft()
+            slot.group_of[case.case_id] = slot.group
             self._call(slot, "quality", slot.actor.quality.remote(case.to_dict()), case.timing["case_timeout"])
 
+    def _time(self, slot: _Slot) -> None:
+        """Time the slot's first complete group (or case) that waits for it, in one call."""
+        ready = self._ready(slot)
+        key = slot.group_of.get(ready[0].case_id)
+        batch = [case for case in ready if key is not None and slot.group_of.get(case.case_id) == key] or ready[:1]
+        slot.pending = [case for case in slot.pending if case not in batch]
+        slot.batch, slot.case = batch, batch[0] if len(batch) == 1 else None
+        ref = slot.actor.timing.remote([case.case_id for case in batch], key if len(batch) > 1 else None)
+        self._call(slot, "timing", ref, sum(case.timing["case_timeout"] for case in batch))
+
     @staticmethod
-    def _must_time(slot: _Slot, queues: dict[str, deque]) -> bool:
-        """A slot's pending cases must be timed now: it holds as many as it may, its worker is to be
-        replaced, or no case is left to train beside them."""
-        return bool(slot.pending) and (len(slot.pending) >= PENDING_TIMINGS or slot.retiring
-                                       or not queues[slot.device])
+    def _ready(slot: _Slot) -> list[Case]:
+        """The slot's trained cases whose group is trained in full (a group still in training waits)."""
+        return [case for case in slot.pending if not (slot.todo and slot.group_of.get(case.case_id) == slot.group)]
+
+    def _must_time(self, slot: _Slot, queues: dict[str, deque]) -> bool:
+        """A slot's pending cases must be timed now (its group trained in full): it holds as many as
+        it may, its worker is to be replaced, or no case is left to train beside them."""
+        return (not slot.todo and bool(self._ready(slot))
+                and (len(slot.pending) >= PENDING_TIMINGS or slot.retiring or not queues[slot.device]))
 
     def _one_worker_per_node(self) -> None:
         for slot in [slot for slot in self.slots if slot.device == "cpu"]:
@@ -244,9 +284,9 @@ class RayExecutor:
                 self.slots.append(self._new_slot("cpu", node["NodeID"], cpus))
         self._wait_started()
 
-    def _call(self, slot: _Slot, phase: str, ref, timeout: float | None = None) -> None:
-        slot.phase, slot.call = phase, ref
-        slot.deadline = time.monotonic() + (timeout or slot.case.timing["case_timeout"])
+    def _call(self, slot: _Slot, phase: str, ref, timeout: float) -> None:
+        slot.phase, slot.call, slot.limit = phase, ref, timeout
+        slot.deadline = time.monotonic() + timeout
 
     def _collect(self, slot: _Slot) -> None:
         ref, phase, case = slot.call, slot.phase, slot.case
@@ -263,44 +303,54 @@ class RayExecutor:
             slot.phase, slot.case = "idle", None
             slot.pending.append(case)
         else:
-            record, benchmarks = result
-            if phase == "timing":
-                record["timing_exclusive"] = True  # _dispatch started it with its node otherwise idle
-            self._done(slot, case, record, benchmarks)
+            finished = result if phase == "timing" else [result]
+            slot.phase, slot.case, slot.batch = "idle", None, []
+            for record, benchmarks in finished:
+                if phase == "timing":
+                    record["timing_exclusive"] = True  # _dispatch started it with its node otherwise idle
+                self._done(slot, record, benchmarks)
+            if slot.retiring and not slot.pending and not slot.todo:
+                self._replace(slot)  # only once its group is done: its trained cases live in that worker
 
-    def _done(self, slot: _Slot, case: Case, record: dict, benchmarks: list) -> None:
-        slot.phase, slot.case = "idle", None
+    def _done(self, slot: _Slot, record: dict, benchmarks: list) -> None:
         self.ask = self.more is not None
         slot.cases_run += 1
+        slot.group_of.pop(record["case_id"], None)
         if record["status"] == "failed" or slot.cases_run >= MAX_CASES_PER_WORKER:
-            slot.retiring = True  # a failure may leave the worker unfit; long-lived ones leak a little
-        if slot.retiring and not slot.pending:
-            self._replace(slot)  # only once its pending cases are timed: they live in that worker
+            # a failure may leave the worker unfit; long-lived ones leak a little. It still trains the
+            # rest of its group (as a serial worker does), then is replaced.
+            slot.retiring = True
         self.finished(record, benchmarks, slot.label)
 
     def _enforce_deadlines(self) -> None:
         clock = time.monotonic()
         for slot in list(self.slots):
             if slot.call is not None and clock > slot.deadline:
-                limit = START_TIMEOUT if slot.phase == "start" else slot.case.timing["case_timeout"]
+                limit = START_TIMEOUT if slot.phase == "start" else slot.limit
                 self._lost(slot, f"timed out after {limit:g} s during {slot.phase} (worker killed)")
 
     def _lost(self, slot: _Slot, reason: str) -> None:
         """The slot's worker is dead or killed: the case of the call in flight (if any) fails; the
-        trained cases it held for timing (their results lived in that worker) did not cause it and go
-        back to the front of the queue (each loss has one culprit that fails, so this cannot loop);
-        the slot is replaced."""
-        case, phase, pending = slot.case, slot.phase, slot.pending
+        trained cases it held for timing (their results lived in that worker) and the rest of its
+        group did not cause it and go back to the front of the queue (each loss has one culprit that
+        fails, so this cannot loop); the slot is replaced. Lost while timing a group, the group's
+        cases go back too, each to be timed alone: then the culprit fails by itself."""
+        case, phase, pending, batch = slot.case, slot.phase, slot.pending, slot.batch
         self._kill(slot)
         if phase == "start":
             self._drop(slot)
             self.say(f"a Ray worker could not start ({reason}); {len(self.slots)} left")
             return
+        if len(batch) > 1:
+            self.say(f"a worker on {slot.label} was lost timing {len(batch)} cases together ({reason}); "
+                     f"they run again, each timed alone")
+            self.alone.update(held.case_id for held in batch)
+            pending = batch + pending
         if pending:
             self.say(f"{len(pending)} trained case(s) held by the lost worker on {slot.label} go back to the queue")
-        for held in reversed(pending):
+        for held in reversed(pending + list(slot.todo)):
             self.queues[held.device].appendleft(held)
-        slot.phase, slot.case, slot.pending = "idle", None, []
+        slot.phase, slot.case, slot.pending, slot.batch, slot.todo, slot.group_of = "idle", None, [], [], deque(), {}
         if slot.node_id in self._alive_nodes():
             self._replace(slot)
         else:

@@ -30,9 +30,11 @@ def group_key(case: Case, specific: frozenset = frozenset()) -> str | None:
     return f"{case.suite}/{axes}/seed={case.seed}/{case.device}/{backend}"
 
 
-def take_group(first: Case, queue: deque) -> list[Case]:
+def take_group(first: Case, queue: deque, alone: set | frozenset = frozenset()) -> list[Case]:
     """``first`` and the queued cases of its timing group (taken off ``queue``, order kept), at most
-    ``MAX_GROUP`` in all."""
+    ``MAX_GROUP`` in all; cases whose ids are in ``alone`` are neither grouped nor taken."""
+    if first.case_id in alone:
+        return [first]
     specific = frozenset(axis for case in (first, *queue) if case.suite == first.suite
                          for axis in case.not_applicable)
     key = group_key(first, specific)
@@ -42,7 +44,14 @@ def take_group(first: Case, queue: deque) -> list[Case]:
     for case in list(queue):
         if len(group) >= MAX_GROUP:
             break
-        if group_key(case, specific) == key:
+        if case.case_id not in alone and group_key(case, specific) == key:
             group.append(case)
             queue.remove(case)
     return group
+
+
+def group_id(cases: list[Case]) -> str | None:
+    """The ``timing_group`` recorded for cases taken together (None for one case alone)."""
+    if len(cases) < 2:
+        return None
+    return group_key(cases[0], frozenset(axis for case in cases for axis in case.not_applicable))
