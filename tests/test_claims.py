@@ -258,3 +258,15 @@ def test_a_suite_without_claims_renders_no_claims_section_and_broken_stored_clai
     broken.info["suites"][0]["document"]["claims"] = "not a list"
     page = findings_markdown([broken], "x")
     assert "Claims: not judged (its stored claims cannot be read: claims: must be a list" in page
+
+
+def test_the_literature_tier_loads_as_a_folder_outside_the_default_run(capsys, monkeypatch):
+    from tests.conftest import ROOT
+
+    monkeypatch.chdir(ROOT)
+    assert main(["check", "suites/literature"]) == 0
+    out = capsys.readouterr().out
+    assert out.count(": ok: suite 'lit_") >= 5
+    tier = [load_suite(p) for p in sorted((ROOT / "suites" / "literature").glob("*.yaml"))]
+    assert sum(len(s.claims) for s in tier) >= 6 and len({c.source.split(",")[0] for s in tier for c in s.claims}) >= 4
+    assert main(["check"]) == 0 and "lit_" not in capsys.readouterr().out  # not in the default run
