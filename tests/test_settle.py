@@ -85,3 +85,17 @@ def test_the_budget_takes_what_fits(tmp_path):
     store, suite = _store(tmp_path, records(OPEN_AT_8))
     planner = SeedPlanner(store, [suite], quick=False, budget=Budget(3.0))
     assert planner.more() == [] and planner.budget_spent
+
+
+def test_an_open_claim_gets_seeds_where_the_headline_is_settled():
+    """At batch 32 the headline is clear, but the claim "batch beats layer by at least 9 points"
+    is still open: its setting gets seeds up to the next look too."""
+    document = {**SUITE, "claims": [{"source": "ours", "text": "batch leads by 9 points at batch 32",
+                                     "candidate": "batch", "reference": "layer", "better_by_at_least": 0.09,
+                                     "where": {"batch_size": 32}}]}
+    suite = suite_from_document(document, "s.yaml")
+    data = records({("batch", 32): [0.95, 0.97, 0.96], ("layer", 32): [0.85, 0.86, 0.88]})
+    frame = records_frame(data)
+    assert seed_requests(frame, {}, [0, 1, 2], looks(3)) == []  # the headline alone asks for nothing
+    (request,) = seed_requests(frame, {}, [0, 1, 2], looks(3), claims=suite.claims)
+    assert request.setting == {"device": "cpu", "batch_size": 32} and request.seeds == (3, 4, 5)

@@ -29,7 +29,7 @@ import pandas as pd
 
 from bench.analysis.frame import measured
 from bench.analysis.headlines import DEFAULTS
-from bench.analysis.stats import MAX_SEEDS, Difference, _half, difference
+from bench.analysis.stats import MAX_SEEDS, Difference, _half, difference, quantiles
 from bench.analysis.verdicts import labelled
 from bench.core.params import Param, at_least
 from bench.results.fields import FIELDS, label
@@ -195,7 +195,7 @@ def _judge_claim(claim: Claim, data: pd.DataFrame, keys: list[str], options: Map
         for key, group in data.groupby(keys, dropna=False, sort=True):
             setting = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
             for subject, a, b in _pairs(claim, group, options):
-                results.append(_result(claim, [setting], subject, difference(a, b), options))
+                results.append(_result(claim, [setting], subject, difference(a, b, options["looks"]), options))
         return results
     at, versus = claim.trend
     row_keys = [k for k in keys if k not in at]
@@ -210,7 +210,7 @@ def _judge_claim(claim: Claim, data: pd.DataFrame, keys: list[str], options: Map
         for subject, a, b in _pairs(claim, at_group, options):
             if subject not in versus_pairs:
                 continue
-            diff = difference(_paired(a, b), _paired(*versus_pairs[subject]))
+            diff = difference(_paired(a, b), _paired(*versus_pairs[subject]), options["looks"])
             results.append(_result(claim, [{**base, **at}, {**base, **versus}], subject, diff, options))
     return results
 
@@ -269,8 +269,9 @@ def _seeds_needed(diff: Difference, low: float, high: float, equivalence: bool) 
     """Smallest seed count at which the observed mean and spread would decide the claim
     (stats.samples_needed for a region instead of zero and a margin); None beyond MAX_SEEDS."""
     n = max(diff.n, 2)
+    q95, q90 = quantiles(diff.looks)
     while n <= MAX_SEEDS:
-        if _outcome(diff.mean, _half(diff.sd, n, 0.975), _half(diff.sd, n, 0.95), low, high, equivalence) != "open":
+        if _outcome(diff.mean, _half(diff.sd, n, q95), _half(diff.sd, n, q90), low, high, equivalence) != "open":
             return n
         n += 1
     return None

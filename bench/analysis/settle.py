@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from bench.analysis import sequential
+from bench.analysis.claims import claim_results
 from bench.analysis.stats import Difference, quantiles
 from bench.analysis.verdicts import Verdict, headline, setting_verdicts
 
@@ -38,13 +39,15 @@ class SeedRequest:
 
 
 def seed_requests(frame: pd.DataFrame, options: dict, used_seeds: Sequence[int], schedule: tuple[int, ...],
-                  rounds: dict | None = None) -> list[SeedRequest]:
-    """One request per unsettled headline comparison of one suite's records that has a look left;
-    new seeds continue after every seed the suite has used (recorded or planned), so no seed repeats.
-    ``schedule`` is the suite's looks (:func:`bench.analysis.sequential.looks`)."""
+                  rounds: dict | None = None, claims: Sequence = ()) -> list[SeedRequest]:
+    """One request per setting where an unsettled headline comparison or an open claim has a look
+    left; new seeds continue after every seed the suite has used (recorded or planned), so no seed
+    repeats. ``schedule`` is the suite's looks (:func:`bench.analysis.sequential.looks`)."""
     seen = [int(s) for s in frame["seed"].dropna().unique()] + [int(s) for s in used_seeds]
     options = {**options, "looks": len(schedule)}
     requests: dict[tuple, SeedRequest] = {}
+    for request in _claim_requests(frame, claims, options, seen, schedule):
+        _keep(requests, request)
     for verdict in headline(setting_verdicts(frame, rounds, options), options):
         margin = _margin(verdict)
         if sequential.settled(verdict.decision, verdict.diff, margin):
@@ -59,10 +62,34 @@ def seed_requests(frame: pd.DataFrame, options: dict, used_seeds: Sequence[int],
         value = chance_next_look_decides(verdict.diff, margin, target) / max(seconds, 1e-3)
         if verdict.decided:  # clear but inside the margin: worth seeds only after the open ones
             value *= 0.1
-        key = tuple(sorted((k, str(v)) for k, v in verdict.setting.items()))
-        if key not in requests or requests[key].value < value:  # one request per setting
-            requests[key] = SeedRequest(verdict.setting, tuple(seeds), value, seconds)
+        _keep(requests, SeedRequest(verdict.setting, tuple(seeds), value, seconds))
     return sorted(requests.values(), key=lambda r: r.value, reverse=True)
+
+
+def _claim_requests(frame: pd.DataFrame, claims: Sequence, options: dict, seen: list[int],
+                    schedule: tuple[int, ...]) -> list[SeedRequest]:
+    """Seeds up to the next look for every setting an open claim reads (both of a trend's); a claim
+    has no margin to stop at, so its value is a flat even chance per CPU-second."""
+    found = []
+    for result in claim_results(frame, claims, options) if claims else []:
+        if result.outcome != "open" or result.diff is None:
+            continue
+        target = sequential.next_look(result.diff.n, schedule)
+        if target is None:
+            continue
+        seeds = tuple(new_seeds(seen, target - result.diff.n))
+        for setting in result.settings:
+            seconds = len(seeds) * _candidates(frame, setting) * _case_seconds(frame, setting)
+            found.append(SeedRequest(setting, seeds, 0.5 / max(seconds, 1e-3), seconds))
+    return found
+
+
+def _keep(requests: dict[tuple, SeedRequest], request: SeedRequest) -> None:
+    """One request per setting: the most seeds any comparison there asks for, at its best value."""
+    key = tuple(sorted((k, str(v)) for k, v in request.setting.items()))
+    held = requests.setdefault(key, request)
+    longer = request if len(request.seeds) > len(held.seeds) else held
+    requests[key] = SeedRequest(held.setting, longer.seeds, max(request.value, held.value), longer.seconds)
 
 
 def chance_next_look_decides(diff: Difference | None, margin: float, target: int) -> float:

@@ -90,7 +90,7 @@ class SeedPlanner:
             used = list(base.seeds) + [case.seed for case in planned if case.suite == suite.name]
             waiting = [case for case in pending if case.suite == suite.name]
             for request in seed_requests(frame[frame["suite"] == suite.name], base.verdicts, used,
-                                         self.schedule(suite), rounds):
+                                         self.schedule(suite), rounds, base.claims):
                 if not any(in_setting(case, request.setting) for case in waiting):
                     found.append((suite, request))
         return sorted(found, key=lambda pair: pair[1].value, reverse=True)
