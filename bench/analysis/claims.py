@@ -29,7 +29,7 @@ import pandas as pd
 
 from bench.analysis.frame import measured
 from bench.analysis.headlines import DEFAULTS
-from bench.analysis.stats import MAX_SEEDS, Difference, _half, difference, quantiles
+from bench.analysis.stats import MAX_SEEDS, Difference, difference, estimate_text, half_width, quantiles
 from bench.analysis.verdicts import labelled
 from bench.core.params import Param, at_least
 from bench.results.fields import FIELDS, label
@@ -152,11 +152,7 @@ class ClaimResult:
         d = self.diff
         if d is None or math.isnan(d.mean):
             return "not measured"
-        if self.scale == "ratio":
-            interval = "" if math.isnan(d.low95) else f" [{math.exp(d.low95):.2f}, {math.exp(d.high95):.2f}]"
-            return f"{math.exp(d.mean):.2f}x{interval}"
-        interval = "" if math.isnan(d.low95) else f" [{d.low95:+.3f}, {d.high95:+.3f}]"
-        return f"{d.mean:+.3f}{interval}"
+        return estimate_text(d, self.scale)
 
     def outcome_text(self) -> str:
         if self.outcome == "open":
@@ -271,7 +267,8 @@ def _seeds_needed(diff: Difference, low: float, high: float, equivalence: bool) 
     n = max(diff.n, 2)
     q95, q90 = quantiles(diff.looks)
     while n <= MAX_SEEDS:
-        if _outcome(diff.mean, _half(diff.sd, n, q95), _half(diff.sd, n, q90), low, high, equivalence) != "open":
+        h95, h90 = half_width(diff.sd, n, q95), half_width(diff.sd, n, q90)
+        if _outcome(diff.mean, h95, h90, low, high, equivalence) != "open":
             return n
         n += 1
     return None

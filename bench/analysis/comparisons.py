@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from bench.analysis.paired_timing import paired_log_speed
-from bench.analysis.stats import DECIDED, Decision, Difference, decide, difference, log_ratio
+from bench.analysis.stats import DECIDED, Decision, Difference, decide, difference, estimate_text, log_ratio
 from bench.results.fields import FIELDS, label
 
 Rounds = dict  # (case_id, phase) -> seconds of each timed round
@@ -53,12 +53,8 @@ class Verdict:
         """The lead over the runner-up with its 95% interval."""
         if self.runner_up is None or self.diff is None:
             return ""
-        d = self.diff
-        if self.scale == "difference":
-            interval = "" if math.isnan(d.low95) else f" [{d.low95:+.3f}, {d.high95:+.3f}]"
-            return f"{d.mean:+.3f}{interval} over {self.runner_up}"
-        interval = "" if math.isnan(d.low95) else f" [{math.exp(d.low95):.2f}, {math.exp(d.high95):.2f}]"
-        return f"{math.exp(d.mean):.2f}x{interval} {self.runner_up}"
+        joiner = " over " if self.scale == "difference" else " "
+        return f"{estimate_text(self.diff, self.scale)}{joiner}{self.runner_up}"
 
     def best_text(self) -> str:
         value = f"{self.best_value:.3f}" if self.scale == "difference" else f"{self.best_value:,.0f}"

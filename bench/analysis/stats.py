@@ -66,6 +66,16 @@ class Decision:
         return f"open: about {self.needed} {self.samples} would settle it"
 
 
+def estimate_text(d: Difference, scale: str = "difference") -> str:
+    """``+0.031 [+0.012, +0.050]`` for a difference, ``1.18x [1.02, 1.37]`` for a log ratio; the
+    interval is left out when there is none."""
+    if scale == "ratio":
+        interval = "" if math.isnan(d.low95) else f" [{math.exp(d.low95):.2f}, {math.exp(d.high95):.2f}]"
+        return f"{math.exp(d.mean):.2f}x{interval}"
+    interval = "" if math.isnan(d.low95) else f" [{d.low95:+.3f}, {d.high95:+.3f}]"
+    return f"{d.mean:+.3f}{interval}"
+
+
 def difference(a: Mapping[int, float], b: Mapping[int, float], looks: int = 1) -> Difference:
     """a - b over seeds: paired on the seeds both have when there are at least two, else Welch's
     unpaired interval over all of each; intervals widened over ``looks`` sequential looks."""
@@ -108,11 +118,12 @@ def _one_sample(diffs: np.ndarray, paired: bool, looks: int = 1) -> Difference:
     n, mean = len(diffs), float(diffs.mean())
     sd = float(diffs.std(ddof=1))
     q95, q90 = quantiles(looks)
-    h95, h90 = _half(sd, n, q95), _half(sd, n, q90)
+    h95, h90 = half_width(sd, n, q95), half_width(sd, n, q90)
     return Difference(mean, mean - h95, mean + h95, mean - h90, mean + h90, n, sd, paired, looks)
 
 
-def _half(sd: float, n: int, quantile: float) -> float:
+def half_width(sd: float, n: int, quantile: float) -> float:
+    """Half the width of a t-interval at ``quantile`` over ``n`` samples of spread ``sd``."""
     return float(_t(quantile, n - 1) * sd / math.sqrt(n)) if sd > 0 else 0.0
 
 
@@ -142,7 +153,7 @@ def samples_needed(diff: Difference, margin: float, limit: int = MAX_SEEDS) -> i
     q95, q90 = quantiles(diff.looks)
     n = max(diff.n, 2)
     while n <= limit:
-        if _half(sd, n, q95) < effect or _half(sd, n, q90) < margin - effect:
+        if half_width(sd, n, q95) < effect or half_width(sd, n, q90) < margin - effect:
             return n
         n += 1 if n < 100 else n // 10
     return None
