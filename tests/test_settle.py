@@ -99,3 +99,16 @@ def test_an_open_claim_gets_seeds_where_the_headline_is_settled():
     assert seed_requests(frame, {}, [0, 1, 2], looks(3)) == []  # the headline alone asks for nothing
     (request,) = seed_requests(frame, {}, [0, 1, 2], looks(3), claims=suite.claims)
     assert request.setting == {"device": "cpu", "batch_size": 32} and request.seeds == (3, 4, 5)
+
+
+def test_the_budget_is_held_against_the_runs_own_pace(tmp_path):
+    """Records report 24 s of cases (12 x 2 s) in a run 100 s old: each reported second costs about
+    4 of wall clock, so a request of 12 reported seconds needs about 50 s of budget left."""
+    import time
+
+    store, suite = _store(tmp_path, records(OPEN_AT_8))
+    plenty = SeedPlanner(store, [suite], quick=False, budget=Budget(160.0, started=time.monotonic() - 100))
+    assert len(plenty.more()) == 6
+    store, suite = _store(tmp_path / "again", records(OPEN_AT_8))
+    tight = SeedPlanner(store, [suite], quick=False, budget=Budget(140.0, started=time.monotonic() - 100))
+    assert tight.more() == [] and tight.budget_spent  # 40 s left buys 40 / 4.2 = 9.5 reported s < 12

@@ -134,10 +134,14 @@ class _Driver:
                 names.remove(name)
         # Serially, one worker per backend side by side keeps the shuffled order across backends;
         # Ray's slots are started per backend, one backend after another.
-        for group in ([[name] for name in names] if execution.uses_ray else [names] if names else []):
-            self.run_on(group, [case for case in todo if backend_of(case) in group], execution)
+        groups = [[name] for name in names] if execution.uses_ray else [names] if names else []
+        for i, group in enumerate(groups):
+            # Only the last backend's workers take a budgeted run's added seeds as they go: the
+            # other backends' planned cases must not wait behind them (run_cases runs those after).
+            self.run_on(group, [case for case in todo if backend_of(case) in group], execution,
+                        feed=i == len(groups) - 1)
 
-    def run_on(self, names: list[str], todo: list[Case], execution: Execution) -> None:
+    def run_on(self, names: list[str], todo: list[Case], execution: Execution, feed: bool = True) -> None:
         """Start workers for the Keras backends ``names`` (KERAS_BACKEND is fixed per process) and run ``todo``."""
         log_path = None if execution.verbose else str(self.store.path / "worker.log")
         where = f" (framework output: {log_path})" if log_path else ""
@@ -165,7 +169,7 @@ class _Driver:
 
         self.progress = Progress(len(todo), self.stream)
         more = None
-        if self.planner is not None:
+        if self.planner is not None and feed:
             def more():
                 cases = [case for case in self.planner.more(names) if case.device != "gpu" or
                          not self.executor.gpu_reasons.get(backend_of(case))]

@@ -64,12 +64,13 @@ class SeedPlanner:
                 if wanted is None or case.settings.get("backend", "tensorflow") in wanted]
 
     def _plan(self, planned: list[Case], pending: list[Case]) -> list[Case]:
-        left = self.budget.left() * self.slots
+        frame = records_frame(self.store.load().records)
+        left = self.budget.left() * self.slots / self._pace(frame)
         if left <= 0:
-            self.budget_spent = self.budget_spent or bool(self._requests(planned, pending))
+            self.budget_spent = self.budget_spent or bool(self._requests(frame, planned, pending))
             return []
         cases: dict[str, Case] = {}
-        for suite, request in self._requests(planned, pending):
+        for suite, request in self._requests(frame, planned, pending):
             if request.seconds > left:
                 self.budget_spent = True
                 continue
@@ -79,8 +80,15 @@ class SeedPlanner:
                     cases.setdefault(case.case_id, case)
         return list(cases.values())
 
-    def _requests(self, planned: list[Case], pending: list[Case]) -> list[tuple[Suite, SeedRequest]]:
-        frame = records_frame(self.store.load().records)
+    def _pace(self, frame) -> float:
+        """Wall-clock CPU-seconds this run has spent per second its records report (at least 1):
+        the timing phase, worker starts and the driver's own work are not in ``case_seconds``, so
+        the requests' estimates are scaled by it before they are held against the budget."""
+        elapsed = (time.monotonic() - self.budget.started) * self.slots
+        reported = frame["case_seconds"].fillna(0).clip(lower=0).sum() if not frame.empty else 0.0
+        return max(1.0, elapsed / reported) if reported > 0 else 1.0
+
+    def _requests(self, frame, planned: list[Case], pending: list[Case]) -> list[tuple[Suite, SeedRequest]]:
         rounds = self.store.timing_rounds()
         found = []
         for suite in self.suites:
