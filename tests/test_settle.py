@@ -112,3 +112,56 @@ def test_the_budget_is_held_against_the_runs_own_pace(tmp_path):
     store, suite = _store(tmp_path / "again", records(OPEN_AT_8))
     tight = SeedPlanner(store, [suite], quick=False, budget=Budget(140.0, started=time.monotonic() - 100))
     assert tight.more() == [] and tight.budget_spent  # 40 s left buys 40 / 4.2 = 9.5 reported s < 12
+
+
+class _StubPlanner:
+    """Plans the same case every time, as a planner does while that case is still in flight."""
+
+    def __init__(self, case):
+        self.case, self.rounds, self.budget_spent = case, 1, False
+
+    def more(self, keras_backends=None):
+        return [self.case]
+
+
+class _FakeExecutor:
+    frameworks = {"tensorflow": {"name": "tensorflow", "version": "0"}}
+    unavailable: dict = {}
+    gpu_reasons = {"tensorflow": "no GPU here"}
+
+    def __init__(self):
+        self.fed = []
+
+    def describe(self):
+        return {"executor": "fake"}
+
+    def execute(self, cases, finished, more=None):
+        from bench.results.records import new_record
+
+        self.fed += [more(), more()]  # asked twice while the first fed case is still running
+        for case in [*cases, *self.fed[0]]:
+            finished({**new_record(case, "r"), "status": "ok"}, [], "node")
+
+    def running_by_node(self):
+        return {}
+
+    def stop(self):
+        pass
+
+
+def test_a_case_in_flight_is_never_handed_out_twice(tmp_path, monkeypatch):
+    """On Ray a fed case is still running when the queue runs dry again; the planner then lists it
+    as pending, and the driver must not queue it a second time."""
+    import io
+
+    from bench.execute import runner
+    from bench.execute.contract import Execution
+    from bench.suite import expand
+
+    suite = suite_from_document(SUITE, "s.yaml")
+    first, extra = [c for c in expand(suite) if c.device == "cpu"][:2]
+    fake = _FakeExecutor()
+    monkeypatch.setattr(runner, "_executor", lambda *args: fake)
+    store = RunStore.create(tmp_path, {"state": "running", "suites": [], "commit": {}})
+    runner._Driver(store, io.StringIO(), _StubPlanner(extra)).run([first], 1, Execution(workers=2))
+    assert [[c.case_id for c in batch] for batch in fake.fed] == [[extra.case_id], []]

@@ -170,9 +170,12 @@ class _Driver:
         self.progress = Progress(len(todo), self.stream)
         more = None
         if self.planner is not None and feed:
+            handed = {case.case_id for case in todo}  # queued or in flight: never handed out twice
+
             def more():
-                cases = [case for case in self.planner.more(names) if case.device != "gpu" or
-                         not self.executor.gpu_reasons.get(backend_of(case))]
+                cases = [case for case in self.planner.more(names) if case.case_id not in handed and
+                         (case.device != "gpu" or not self.executor.gpu_reasons.get(backend_of(case)))]
+                handed.update(case.case_id for case in cases)
                 self.progress.grow(len(cases), "more seeds where headline comparisons are open")
                 return cases
         self.executor.execute(todo, self.case_finished, more)
