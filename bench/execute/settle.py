@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 from bench.analysis import sequential
 from bench.analysis.frame import records_frame
 from bench.analysis.settle import SeedRequest, seed_requests
+from bench.execute.runner import plan_extra_cases
 from bench.results.store import RunStore
 from bench.suite import Case, Suite, expand
 
@@ -58,7 +59,7 @@ class SeedPlanner:
         new = self._plan(planned, pending)
         if new:
             self.rounds += 1
-            _save_planned(self.store, new)
+            plan_extra_cases(self.store, new)
         wanted = set(keras_backends) if keras_backends is not None else None
         return [case for case in new + pending
                 if wanted is None or case.settings.get("backend", "tensorflow") in wanted]
@@ -105,11 +106,6 @@ class SeedPlanner:
 
     def _base(self, suite: Suite) -> Suite:
         return suite.quick if self.quick and suite.quick is not None else suite
-
-
-def _save_planned(store: RunStore, cases: list[Case]) -> None:
-    planned = store.read_info().get("extra_cases") or []
-    store.update_info(extra_cases=[*planned, *(case.to_dict() for case in cases)])
 
 
 def in_setting(case: Case, setting: dict) -> bool:
