@@ -114,6 +114,23 @@ def test_the_budget_is_held_against_the_runs_own_pace(tmp_path):
     assert tight.more() == [] and tight.budget_spent  # 40 s left buys 40 / 4.2 = 9.5 reported s < 12
 
 
+
+def test_cases_still_pending_spend_the_budget_first(tmp_path):
+    """60 s on one slot buys the 12 s request at batch 8, unless 50 s of cases planned earlier (25
+    at batch 32, the suite's mean 2 s each) are still to run."""
+    import dataclasses
+
+    from bench.suite import expand
+
+    store, suite = _store(tmp_path, records(OPEN_AT_8))
+    assert len(SeedPlanner(store, [suite], quick=False, budget=Budget(60.0)).more()) == 6
+    later = [c for c in expand(dataclasses.replace(suite, seeds=list(range(50, 63))))
+             if c.axes["batch_size"] == 32][:25]
+    store, suite = _store(tmp_path / "again", records(OPEN_AT_8), extra=[c.to_dict() for c in later])
+    planner = SeedPlanner(store, [suite], quick=False, budget=Budget(60.0))
+    assert [c.case_id for c in planner.more()] == [c.case_id for c in later] and planner.budget_spent
+
+
 class _StubPlanner:
     """Plans the same case every time, as a planner does while that case is still in flight."""
 
@@ -165,3 +182,35 @@ def test_a_case_in_flight_is_never_handed_out_twice(tmp_path, monkeypatch):
     store = RunStore.create(tmp_path, {"state": "running", "suites": [], "commit": {}})
     runner._Driver(store, io.StringIO(), _StubPlanner(extra)).run([first], 1, Execution(workers=2))
     assert [[c.case_id for c in batch] for batch in fake.fed] == [[extra.case_id], []]
+
+
+def test_on_ray_the_backend_with_the_most_cases_runs_last_and_takes_the_added_seeds(tmp_path, monkeypatch):
+    """Ray starts one backend's slots after another's; the big backend goes last so that its slots
+    take the added seeds as they free up, with no second start for them."""
+    import dataclasses
+    import io
+
+    from bench.execute import runner
+    from bench.execute.contract import Execution
+    from bench.suite import expand
+
+    suite = suite_from_document(SUITE, "s.yaml")
+    tensorflow = [c for c in expand(suite) if c.device == "cpu"][:3]
+    jax = [dataclasses.replace(tensorflow[0], settings={**tensorflow[0].settings, "backend": "jax"})]
+    started = []
+
+    class Recording(_FakeExecutor):
+        def execute(self, cases, finished, more=None):
+            started.append((self.names, len(cases), more is not None))
+
+    def executor(execution, run_id, stream, names, log_path):
+        fake = Recording()
+        fake.names, fake.frameworks = list(names), {name: {"name": name} for name in names}
+        fake.gpu_reasons = {name: "no GPU here" for name in names}
+        return fake
+
+    monkeypatch.setattr(runner, "_executor", executor)
+    monkeypatch.setattr(runner.backends, "missing_reason", lambda name: None)
+    store = RunStore.create(tmp_path, {"state": "running", "suites": [], "commit": {}})
+    runner._Driver(store, io.StringIO(), _StubPlanner(tensorflow[0])).run([*tensorflow, *jax], 1, Execution(workers=2))
+    assert started == [(["jax"], 1, False), (["tensorflow"], 3, True)]

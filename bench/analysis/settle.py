@@ -138,6 +138,13 @@ def _candidates(frame: pd.DataFrame, setting: dict) -> int:
 
 
 def _case_seconds(frame: pd.DataFrame, setting: dict) -> float:
-    seconds = _in(frame, setting)["case_seconds"].dropna()
+    """A case's expected seconds at ``setting``: the mean, not the median, since a budget pays for the
+    sum (a few slow cases, such as the diverging ones that run to the end, count in full)."""
+    return case_seconds(_in(frame, setting))
+
+
+def case_seconds(rows: pd.DataFrame) -> float:
+    """The mean reported seconds of ``rows``' cases (FALLBACK_CASE_SECONDS when none reported any)."""
+    seconds = rows["case_seconds"].dropna() if "case_seconds" in rows else pd.Series(dtype=float)
     seconds = seconds[seconds > 0]
-    return float(seconds.median()) if len(seconds) else FALLBACK_CASE_SECONDS
+    return float(seconds.mean()) if len(seconds) else FALLBACK_CASE_SECONDS

@@ -133,8 +133,10 @@ class _Driver:
                 self.skip([case for case in todo if backend_of(case) == name], missing, f"{name} cases")
                 names.remove(name)
         # Serially, one worker per backend side by side keeps the shuffled order across backends;
-        # Ray's slots are started per backend, one backend after another.
-        groups = [[name] for name in names] if execution.uses_ray else [names] if names else []
+        # Ray's slots are started per backend, one backend after another, the backend with the most
+        # cases last: it takes a budgeted run's added seeds as its slots free up.
+        count = {name: sum(backend_of(case) == name for case in todo) for name in names}
+        groups = [[name] for name in sorted(names, key=count.get)] if execution.uses_ray else [names] if names else []
         for i, group in enumerate(groups):
             # Only the last backend's workers take a budgeted run's added seeds as they go: the
             # other backends' planned cases must not wait behind them (run_cases runs those after).

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 from bench.analysis import sequential
 from bench.analysis.frame import records_frame
-from bench.analysis.settle import SeedRequest, seed_requests
+from bench.analysis.settle import SeedRequest, case_seconds, seed_requests
 from bench.execute.runner import plan_extra_cases
 from bench.results.store import RunStore
 from bench.suite import Case, Suite, expand
@@ -66,7 +66,8 @@ class SeedPlanner:
 
     def _plan(self, planned: list[Case], pending: list[Case]) -> list[Case]:
         frame = records_frame(self.store.load().records)
-        left = self.budget.left() * self.slots / self._pace(frame)
+        # the cases planned earlier and not finished yet spend the same budget first
+        left = self.budget.left() * self.slots / self._pace(frame) - self._seconds(frame, pending)
         if left <= 0:
             self.budget_spent = self.budget_spent or bool(self._requests(frame, planned, pending))
             return []
@@ -80,6 +81,13 @@ class SeedPlanner:
                 if in_setting(case, request.setting):
                     cases.setdefault(case.case_id, case)
         return list(cases.values())
+
+    def _seconds(self, frame, cases: list[Case]) -> float:
+        """The reported seconds ``cases`` are expected to take: their suite's mean case."""
+        if frame.empty or not cases:
+            return 0.0
+        means = {suite: case_seconds(frame[frame["suite"] == suite]) for suite in {c.suite for c in cases}}
+        return sum(means[case.suite] for case in cases)
 
     def _pace(self, frame) -> float:
         """Wall-clock CPU-seconds this run has spent per second its records report (at least 1):
