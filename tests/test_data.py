@@ -88,3 +88,41 @@ def test_every_catalog_dataset_has_a_module_and_every_module_an_entry():
     for name in MODULES:
         module = _module(name)
         assert callable(module.load) and callable(module.train_size) and callable(module.example_shape), name
+
+
+def test_digit_scenes_render_scikit_learn_digits_as_seeded_colour_scenes():
+    from bench.data import example_shape, train_size
+
+    options = dict(image_size=24, copies=2, min_size=10, max_size=30, exposure=3.0, noise=0.05,
+                   test_fraction=0.25)
+    first, second = load_dataset("digit_scenes", options), load_dataset("digit_scenes", options)
+    np.testing.assert_array_equal(first.x_train, second.x_train)
+    assert first.x_train.shape[1:] == (24, 24, 3) == example_shape("digit_scenes", options)
+    assert len(first.x_train) == train_size("digit_scenes", options) == 2 * 1347
+    assert len(first.x_test) == 2 * 450 and np.bincount(first.y_test, minlength=10).min() >= 80
+    # each image's own colour and exposure: its channel means spread between images far more, relative
+    # to the pixels' spread within an image, than the synthetic set's (the per-example statistics a
+    # batch of two estimates poorly)
+    def between_over_within(x):
+        return float((x.mean(axis=(1, 2)).std(axis=0) / x.std(axis=(1, 2)).mean(axis=0)).min())
+
+    synthetic = load_dataset("synthetic", dict(samples=400, image_size=24, channels=3, classes=10, noise=1.0,
+                                               test_fraction=0.25, input_scale=1.0, shift=4, overlap=1.0))
+    assert between_over_within(first.x_train) > 3 * between_over_within(synthetic.x_train)
+
+def test_digit_scenes_keep_each_source_digit_on_one_side_of_the_split():
+    from bench.data.digit_scenes import make_digit_scenes
+
+    # no noise, no exposure, the digit filling the canvas: a scene is background + strokes x (ink -
+    # background), so each scene's strokes come back exactly (every digit's corner pixel is blank)
+    data = make_digit_scenes(image_size=8, copies=1, min_size=8, max_size=8, exposure=1.0, noise=0.0)
+
+    def strokes(x):
+        offset = x.mean(axis=-1).reshape(len(x), -1)
+        offset = offset - offset[:, :1]
+        peak = np.take_along_axis(offset, np.abs(offset).argmax(axis=1)[:, None], axis=1)
+        return {tuple(row) for row in np.round(offset / peak, 3)}
+
+    train, test = strokes(data.x_train), strokes(data.x_test)
+    assert len(train) > 1300 and len(test) > 440  # the strokes are recovered (digits barely repeat)
+    assert not train & test

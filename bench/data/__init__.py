@@ -1,5 +1,5 @@
-"""Datasets: scikit-learn's bundled digits, seeded synthetic images, MNIST-1D (no download), a
-user's own ``.npz`` file and Keras's dataset cache.
+"""Datasets: scikit-learn's bundled digits (as they are, or rendered as 32x32 colour scenes),
+seeded synthetic images, MNIST-1D (no download), a user's own ``.npz`` file and Keras's dataset cache.
 
 Each dataset is one module registered in ``MODULES`` (and its options in ``bench.suite.catalog.DATASETS``).
 A module provides ``load(**options) -> Dataset``, ``train_size(options)`` and
@@ -43,6 +43,7 @@ class Dataset:
 MODULES = {
     "digits": "bench.data.digits",
     "synthetic": "bench.data.synthetic",
+    "digit_scenes": "bench.data.digit_scenes",
     "mnist1d": "bench.data.mnist1d",
     "npz": "bench.data.npz",
     "keras": "bench.data.keras_cache",

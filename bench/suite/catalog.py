@@ -45,6 +45,15 @@ DATASETS: dict[str, Mapping[str, Param]] = {
         "test_fraction": Param(float, 0.25, fraction_open),
         "input_scale": Param(float, 1.0, positive),
     },
+    "digit_scenes": {  # bench/data/digit_scenes.py: scikit-learn's digits as colour scenes, no download
+        "image_size": Param(int, 32, at_least(8)),
+        "copies": Param(int, 2, at_least(1), help="scenes rendered per source digit"),
+        "min_size": Param(int, 14, at_least(4), help="smallest digit, in pixels"),
+        "max_size": Param(int, 28, at_least(4), help="largest digit, in pixels (at most image_size)"),
+        "exposure": Param(float, 3.0, at_least(1.0), help="each image's gain drawn log-uniformly from [1/exposure, exposure]"),
+        "noise": Param(float, 0.1, at_least(0.0), help="std of the per-pixel Gaussian noise"),
+        "test_fraction": Param(float, 0.25, fraction_open),
+    },
     "mnist1d": {  # Greydanus 2020, generated locally by the mnist1d package (bench/data/mnist1d.py)
         "samples": Param(int, 5000, at_least(100), help="examples generated (the paper's 5000)"),
         "test_fraction": Param(float, 0.2, fraction_open, help="the last share held out (the paper's 0.2)"),
