@@ -7,6 +7,7 @@ imported here: TensorFlow loads only when ``run`` reaches a case that trains.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -263,6 +264,13 @@ def _say_budget(store, planner) -> None:
     why = "the budget ran out before every open comparison was fed" if planner.budget_spent else \
         "every headline comparison decided, at its seed cap, or beyond what the cap can show"
     print(f"normbench: budget: {planner.rounds} round(s) of added seeds; stopped because {why}", file=sys.stderr)
+    if planner.budget_spent:
+        count, seconds = planner.wanted()
+        if count:
+            minutes = max(1, math.ceil(seconds / 60))
+            print(f"normbench: budget: about {minutes} min more at this run's pace would take the {count} open "
+                  f"comparison(s) to their next look: normbench run --resume {store.path} --budget {minutes}m",
+                  file=sys.stderr)
 
 
 @contextmanager

@@ -78,6 +78,9 @@ def test_a_spent_budget_plans_nothing_and_says_so(tmp_path):
     store, suite = _store(tmp_path, records(OPEN_AT_8))
     planner = SeedPlanner(store, [suite], quick=False, budget=Budget(0.0))
     assert planner.more() == [] and planner.budget_spent
+    # what a larger budget would buy: batch 8's request, 3 seeds x 2 candidates x 2 s, on one slot
+    count, seconds = planner.wanted()
+    assert count == 1 and 12.0 <= seconds < 12.5
 
 
 def test_the_budget_takes_what_fits(tmp_path):
@@ -214,3 +217,21 @@ def test_on_ray_the_backend_with_the_most_cases_runs_last_and_takes_the_added_se
     store = RunStore.create(tmp_path, {"state": "running", "suites": [], "commit": {}})
     runner._Driver(store, io.StringIO(), _StubPlanner(tensorflow[0])).run([*tensorflow, *jax], 1, Execution(workers=2))
     assert started == [(["jax"], 1, False), (["tensorflow"], 3, True)]
+
+
+def test_a_run_whose_budget_ran_out_says_what_more_would_buy(tmp_path, capsys):
+    from bench.cli import _say_budget
+
+    class Spent:
+        rounds, budget_spent = 2, True
+
+        def wanted(self):
+            return 3, 130.0
+
+    store = RunStore.create(tmp_path, {"state": "complete", "suites": []})
+    _say_budget(store, Spent())
+    err = capsys.readouterr().err
+    assert "2 round(s) of added seeds; stopped because the budget ran out" in err
+    assert f"about 3 min more at this run's pace would take the 3 open comparison(s) to their next look: " \
+           f"normbench run --resume {store.path} --budget 3m" in err
+    assert json.loads((store.path / "run.json").read_text())["budget"] == {"spent": True, "rounds": 2}

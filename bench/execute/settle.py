@@ -64,6 +64,15 @@ class SeedPlanner:
         return [case for case in new + pending
                 if wanted is None or case.settings.get("backend", "tensorflow") in wanted]
 
+    def wanted(self) -> tuple[int, float]:
+        """The open comparisons left unfed, and the wall-clock seconds (at this run's pace, on its
+        slots) that would take each to its next look: what a larger budget would buy."""
+        planned = [Case.from_dict(c) for c in self.store.read_info().get("extra_cases") or []]
+        done = self.store.finished_case_ids()
+        frame = records_frame(self.store.load().records)
+        requests = self._requests(frame, planned, [case for case in planned if case.case_id not in done])
+        return len(requests), sum(request.seconds for _, request in requests) * self._pace(frame) / self.slots
+
     def _plan(self, planned: list[Case], pending: list[Case]) -> list[Case]:
         frame = records_frame(self.store.load().records)
         # the cases planned earlier and not finished yet spend the same budget first
