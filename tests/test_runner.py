@@ -172,3 +172,10 @@ def test_a_budgeted_run_feeds_planned_cases_to_the_running_worker_and_resume_kee
     assert main(["run", "--resume", "latest", "--results", str(results), "--no-report"]) == 0
     assert "18 cases in 1 suite(s), 18 already recorded" in capsys.readouterr().err
     assert len(read_records(results)) == 2 * TINY_CPU_CASES + len(planted)  # GPU cases skipped, nothing twice
+    # a finished run resumed with a new budget (what a spent budget's last line suggests) adds seeds
+    more = [Case.from_dict({**c.to_dict(), "seed": 9, "case_id": c.case_id.replace("seed=7", "seed=9")})
+            for c in planted]
+    plans = iter([more])
+    assert main(["run", "--resume", "latest", "--results", str(results), "--budget", "5m", "--no-report"]) == 0
+    assert {c.case_id for c in more} <= set(cpu_records(results))
+    assert json.loads((results / "latest" / "run.json").read_text())["budget"]["seconds"] == 300.0
