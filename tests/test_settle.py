@@ -45,6 +45,21 @@ def test_the_most_decidable_per_second_comes_first():
     assert requests[0].value > requests[1].value
 
 
+def test_only_the_candidates_an_open_comparison_compares_get_seeds(tmp_path):
+    """Best (batch) against runner-up (layer) is open at batch 8; group, far behind, is not part of
+    it, so its seeds would buy nothing."""
+    data = records({**OPEN_AT_8, ("group", 8): [0.50, 0.52, 0.51], ("group", 32): [0.50, 0.52, 0.51]})
+    (request,) = seed_requests(records_frame(data), {}, [0, 1, 2], looks(3))
+    assert request.configs == {"batch|batch_size=8", "layer|batch_size=8"}
+    assert request.seconds == 3 * 2 * 2.0  # 3 seeds x the 2 compared candidates x 2 s
+    document = {**SUITE, "normalizers": {"batch": {}, "layer": {}, "group": {}}}
+    store = RunStore.create(tmp_path, {"state": "running", "suites": [], "extra_cases": []})
+    for record in data:
+        store.save_case(record, [])
+    cases = SeedPlanner(store, [suite_from_document(document, "s.yaml")], quick=False, budget=Budget(None)).more()
+    assert sorted({c.normalizer for c in cases}) == ["batch", "layer"] and len(cases) == 6
+
+
 def test_no_look_left_no_seeds():
     data = records({("batch", 8): [0.90, 0.80, 0.95], ("layer", 8): [0.85, 0.82, 0.88]})
     assert seed_requests(records_frame(data), {}, [0, 1, 2], (3,)) == []
@@ -102,6 +117,7 @@ def test_an_open_claim_gets_seeds_where_the_headline_is_settled():
     assert seed_requests(frame, {}, [0, 1, 2], looks(3)) == []  # the headline alone asks for nothing
     (request,) = seed_requests(frame, {}, [0, 1, 2], looks(3), claims=suite.claims)
     assert request.setting == {"device": "cpu", "batch_size": 32} and request.seeds == (3, 4, 5)
+    assert request.configs == {"batch|batch_size=32", "layer|batch_size=32"}  # the claim's two candidates
 
 
 def test_the_budget_is_held_against_the_runs_own_pace(tmp_path):

@@ -21,21 +21,23 @@ from scipy import stats as scipy_stats
 from bench.analysis import sequential
 from bench.analysis.claims import claim_results
 from bench.analysis.stats import Difference, quantiles
-from bench.analysis.verdicts import Verdict, headline, setting_verdicts
+from bench.analysis.verdicts import DEFAULTS, Verdict, headline, labelled, setting_verdicts
 
 FALLBACK_CASE_SECONDS = 10.0  # a setting whose cases recorded no time yet (all skipped, say)
 
 
 @dataclass(frozen=True)
 class SeedRequest:
-    """New ``seeds`` for every candidate at ``setting`` (device, shared axis values, and the
-    normalizer when an axis's values compete); ``value`` is the chance the next look decides the
+    """New ``seeds`` at ``setting`` (device, shared axis values, and the normalizer when an axis's
+    values compete) for the candidates the open comparisons there compare (``configs``: their
+    :func:`candidate_key`; None: every candidate); ``value`` is the chance the next look decides the
     comparison per CPU-second it costs (higher first)."""
 
     setting: dict
     seeds: tuple[int, ...]
     value: float = 0.0
     seconds: float = 0.0  # estimated CPU-seconds of the cases it adds
+    configs: frozenset | None = None
 
 
 def seed_requests(frame: pd.DataFrame, options: dict, used_seeds: Sequence[int], schedule: tuple[int, ...],
@@ -57,12 +59,12 @@ def seed_requests(frame: pd.DataFrame, options: dict, used_seeds: Sequence[int],
         if target is None:
             continue
         seeds = new_seeds(seen, target - n)
-        candidates = _candidates(frame, verdict.setting)
-        seconds = len(seeds) * candidates * _case_seconds(frame, verdict.setting)
+        configs = _configs(frame, verdict.setting, options, (verdict.best, verdict.runner_up))
+        seconds = len(seeds) * _count(frame, verdict.setting, configs) * _case_seconds(frame, verdict.setting)
         value = chance_next_look_decides(verdict.diff, margin, target) / max(seconds, 1e-3)
         if verdict.decided:  # clear but inside the margin: worth seeds only after the open ones
             value *= 0.1
-        _keep(requests, SeedRequest(verdict.setting, tuple(seeds), value, seconds))
+        _keep(requests, SeedRequest(verdict.setting, tuple(seeds), value, seconds, configs))
     return sorted(requests.values(), key=lambda r: r.value, reverse=True)
 
 
@@ -78,18 +80,24 @@ def _claim_requests(frame: pd.DataFrame, claims: Sequence, options: dict, seen: 
         if target is None:
             continue
         seeds = tuple(new_seeds(seen, target - result.diff.n))
+        named = (result.claim.candidate, result.claim.reference)
         for setting in result.settings:
-            seconds = len(seeds) * _candidates(frame, setting) * _case_seconds(frame, setting)
-            found.append(SeedRequest(setting, seeds, 0.5 / max(seconds, 1e-3), seconds))
+            configs = _configs(frame, setting, options, named)
+            seconds = len(seeds) * _count(frame, setting, configs) * _case_seconds(frame, setting)
+            found.append(SeedRequest(setting, seeds, 0.5 / max(seconds, 1e-3), seconds, configs))
     return found
 
 
 def _keep(requests: dict[tuple, SeedRequest], request: SeedRequest) -> None:
-    """One request per setting: the most seeds any comparison there asks for, at its best value."""
+    """One request per setting: the most seeds any comparison there asks for, at its best value,
+    for every candidate any of them compares."""
     key = tuple(sorted((k, str(v)) for k, v in request.setting.items()))
     held = requests.setdefault(key, request)
     longer = request if len(request.seeds) > len(held.seeds) else held
-    requests[key] = SeedRequest(held.setting, longer.seeds, max(request.value, held.value), longer.seconds)
+    configs = None if held.configs is None or request.configs is None else held.configs | request.configs
+    share = 1.0 if configs is None or not longer.configs else len(configs) / len(longer.configs)
+    requests[key] = SeedRequest(held.setting, longer.seeds, max(request.value, held.value),
+                                longer.seconds * share, configs)
 
 
 def chance_next_look_decides(diff: Difference | None, margin: float, target: int) -> float:
@@ -135,6 +143,40 @@ def _candidates(frame: pd.DataFrame, setting: dict) -> int:
     if rows.empty:
         return 1
     return max(1, int(rows.groupby("seed")["config_hash"].nunique().max()))
+
+
+def _count(frame: pd.DataFrame, setting: dict, configs: frozenset | None) -> int:
+    return _candidates(frame, setting) if configs is None else len(configs)
+
+
+def _configs(frame: pd.DataFrame, setting: dict, options: dict, names) -> frozenset | None:
+    """The :func:`candidate_key` of the candidates ``names`` at ``setting`` (a verdict's best and
+    runner-up, a claim's candidate and reference): only they need the seeds. A name may carry a
+    field after a colon (``batch (momentum=0.9): acc (inference)``). None, meaning every candidate,
+    when a name matches nothing recorded (a label this cannot map)."""
+    rows = _in(frame, setting)
+    if rows.empty or "axes" not in rows:
+        return None
+    rows, _ = labelled(rows, {**DEFAULTS, **options})
+    found = set()
+    for name in (n for n in names if n):
+        match = rows[[name == label or name.startswith(f"{label}:") for label in rows["candidate"]]]
+        if match.empty:
+            return None
+        found |= {candidate_key(row["normalizer"], row["axes"]) for _, row in match.iterrows()}
+    return frozenset(found) or None
+
+
+def candidate_key(normalizer: str, axes) -> str:
+    """A candidate's identity across seeds: its normalizer and grid values (a record's or a case's)."""
+    values = axes if isinstance(axes, dict) else {}
+    return f"{normalizer}|" + ";".join(f"{k}={_plain(v)}" for k, v in sorted(values.items()))
+
+
+def _plain(value) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format(float(value), ".12g")
+    return str(value)
 
 
 def _case_seconds(frame: pd.DataFrame, setting: dict) -> float:

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 
 from bench.analysis import sequential
 from bench.analysis.frame import records_frame
-from bench.analysis.settle import SeedRequest, case_seconds, seed_requests
+from bench.analysis.settle import SeedRequest, candidate_key, case_seconds, seed_requests
 from bench.execute.runner import plan_extra_cases
 from bench.results.store import RunStore
 from bench.suite import Case, Suite, expand
@@ -87,7 +87,8 @@ class SeedPlanner:
                 continue
             left -= request.seconds
             for case in expand(dataclasses.replace(self._base(suite), seeds=request.seeds, quick=None)):
-                if in_setting(case, request.setting):
+                if in_setting(case, request.setting) and (
+                        request.configs is None or candidate_key(case.normalizer, case.axes) in request.configs):
                     cases.setdefault(case.case_id, case)
         return list(cases.values())
 
