@@ -156,7 +156,7 @@ def test_a_budgeted_run_feeds_planned_cases_to_the_running_worker_and_resume_kee
     planted = [Case.from_dict({**c.to_dict(), "seed": 7, "case_id": c.case_id.replace("seed=0", "seed=7")})
                for c in chosen]
     plans = iter([planted])
-    monkeypatch.setattr(bench.execute.settle.SeedPlanner, "_plan", lambda self, planned, pending: next(plans, []))
+    monkeypatch.setattr(bench.execute.settle.SeedPlanner, "_plan", lambda self, pending: next(plans, []))
     results = tmp_path / "results"
     assert main(["run", TINY, "--results", str(results), "--budget", "10m", "--max-seeds", "8", "--no-report"]) == 0
     err = capsys.readouterr().err

@@ -251,3 +251,21 @@ def test_a_run_whose_budget_ran_out_says_what_more_would_buy(tmp_path, capsys):
     assert f"about 3 min more at this run's pace would take the 3 open comparison(s) to their next look: " \
            f"normbench run --resume {store.path} --budget 3m" in err
     assert json.loads((store.path / "run.json").read_text())["budget"] == {"spent": True, "rounds": 2}
+
+
+def test_seeds_that_some_candidates_already_ran_are_filled_first():
+    """A trend claim reads batch 8 (3 seeds) and batch 32 (6): batch 8 gets seeds 3-5, which batch 32
+    already has, and batch 32 gets nothing; a verdict whose runner-up lags the best gets the best's
+    seeds, for the runner-up only."""
+    document = {**SUITE, "claims": [{"source": "ours", "text": "trend", "candidate": "batch", "reference": "layer",
+                                     "trend": {"at": {"batch_size": 8}, "versus": {"batch_size": 32}},
+                                     "better_by_at_least": 0.05}]}
+    suite = suite_from_document(document, "s.yaml")
+    data = records({("batch", 8): [0.90, 0.80, 0.95], ("layer", 8): [0.85, 0.82, 0.88],
+                    ("batch", 32): [0.95, 0.96, 0.97, 0.95, 0.96, 0.97],
+                    ("layer", 32): [0.85, 0.86, 0.87, 0.85, 0.86, 0.87]})
+    requests = seed_requests(records_frame(data), {}, [0, 1, 2], looks(3), claims=suite.claims)
+    assert [(r.setting["batch_size"], r.seeds) for r in requests] == [(8, (3, 4, 5))]
+    lagging = records({("batch", 8): [0.90, 0.80, 0.95, 0.90, 0.80, 0.95], ("layer", 8): [0.85, 0.82, 0.88]})
+    (request,) = seed_requests(records_frame(lagging), {}, [0, 1, 2], looks(3))
+    assert request.seeds == (3, 4, 5) and request.configs == {"batch|batch_size=8", "layer|batch_size=8"}

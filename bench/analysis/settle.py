@@ -11,6 +11,7 @@ budget down the ranking.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Sequence
@@ -40,12 +41,13 @@ class SeedRequest:
     configs: frozenset | None = None
 
 
-def seed_requests(frame: pd.DataFrame, options: dict, used_seeds: Sequence[int], schedule: tuple[int, ...],
+def seed_requests(frame: pd.DataFrame, options: dict, first_seeds: Sequence[int], schedule: tuple[int, ...],
                   rounds: dict | None = None, claims: Sequence = ()) -> list[SeedRequest]:
     """One request per setting where an unsettled headline comparison or an open claim has a look
-    left; new seeds continue after every seed the suite has used (recorded or planned), so no seed
-    repeats. ``schedule`` is the suite's looks (:func:`bench.analysis.sequential.looks`)."""
-    seen = [int(s) for s in frame["seed"].dropna().unique()] + [int(s) for s in used_seeds]
+    left: the seeds some of its candidates lack and others ran first, then the lowest seeds none of
+    them has, never one of ``first_seeds`` (the suite's own, which its first pass may still be
+    running). A setting with planned cases still to finish is the caller's to skip. ``schedule`` is the suite's looks (:func:`bench.analysis.sequential.looks`)."""
+    seen = [int(s) for s in first_seeds]
     options = {**options, "looks": len(schedule)}
     requests: dict[tuple, SeedRequest] = {}
     for request in _claim_requests(frame, claims, options, seen, schedule):
@@ -58,8 +60,8 @@ def seed_requests(frame: pd.DataFrame, options: dict, used_seeds: Sequence[int],
         target = sequential.next_look(n, schedule)
         if target is None:
             continue
-        seeds = new_seeds(seen, target - n)
         configs = _configs(frame, verdict.setting, options, (verdict.best, verdict.runner_up))
+        seeds = _seeds(frame, [(verdict.setting, configs)], seen, target - n)
         seconds = len(seeds) * _count(frame, verdict.setting, configs) * _case_seconds(frame, verdict.setting)
         value = chance_next_look_decides(verdict.diff, margin, target) / max(seconds, 1e-3)
         if verdict.decided:  # clear but inside the margin: worth seeds only after the open ones
@@ -79,13 +81,39 @@ def _claim_requests(frame: pd.DataFrame, claims: Sequence, options: dict, seen: 
         target = sequential.next_look(result.diff.n, schedule)
         if target is None:
             continue
-        seeds = tuple(new_seeds(seen, target - result.diff.n))
         named = (result.claim.candidate, result.claim.reference)
-        for setting in result.settings:
-            configs = _configs(frame, setting, options, named)
-            seconds = len(seeds) * _count(frame, setting, configs) * _case_seconds(frame, setting)
-            found.append(SeedRequest(setting, seeds, 0.5 / max(seconds, 1e-3), seconds, configs))
+        reads = [(setting, _configs(frame, setting, options, named)) for setting in result.settings]
+        seeds = _seeds(frame, reads, seen, target - result.diff.n)
+        for setting, configs in reads:
+            missing = tuple(seed for seed in seeds if seed not in _complete(frame, setting, configs))
+            if missing:
+                seconds = len(missing) * _count(frame, setting, configs) * _case_seconds(frame, setting)
+                found.append(SeedRequest(setting, missing, 0.5 / max(seconds, 1e-3), seconds, configs))
     return found
+
+
+def _complete(frame: pd.DataFrame, setting: dict, configs: frozenset | None) -> set[int]:
+    """The seeds at ``setting`` that every candidate of ``configs`` (None: every candidate) has."""
+    rows = _in(frame, setting)
+    if rows.empty:
+        return set()
+    keys = rows.apply(lambda row: candidate_key(row["normalizer"], row["axes"]), axis=1) if "axes" in rows \
+        else pd.Series("", index=rows.index)
+    wanted = configs if configs is not None else set(keys)
+    have = [set(rows.loc[keys == key, "seed"].dropna().astype(int)) for key in wanted]
+    return set.intersection(*have) if have else set()
+
+
+def _seeds(frame: pd.DataFrame, reads: list[tuple[dict, frozenset | None]], seen: list[int], count: int) -> tuple:
+    """``count`` seeds that a comparison reading ``reads`` (settings and their candidates) lacks:
+    first the seeds some of them already ran (a trend's two settings, or a best and a runner-up,
+    then pair on them), then the lowest seeds none of them has and ``seen`` does not hold (the
+    first pass's): a trend's settings and a setting's candidates stay on the same seeds."""
+    have = [_complete(frame, setting, configs) for setting, configs in reads]
+    taken = set().union(*have) if have else set()
+    partial = [seed for seed in sorted(taken) if not all(seed in h for h in have)][:count]
+    fresh = (seed for seed in itertools.count() if seed not in taken and seed not in seen)
+    return tuple(partial + [next(fresh) for _ in range(count - len(partial))])
 
 
 def _keep(requests: dict[tuple, SeedRequest], request: SeedRequest) -> None:
@@ -95,9 +123,10 @@ def _keep(requests: dict[tuple, SeedRequest], request: SeedRequest) -> None:
     held = requests.setdefault(key, request)
     longer = request if len(request.seeds) > len(held.seeds) else held
     configs = None if held.configs is None or request.configs is None else held.configs | request.configs
+    seeds = tuple(sorted(set(held.seeds) | set(request.seeds)))
     share = 1.0 if configs is None or not longer.configs else len(configs) / len(longer.configs)
-    requests[key] = SeedRequest(held.setting, longer.seeds, max(request.value, held.value),
-                                longer.seconds * share, configs)
+    requests[key] = SeedRequest(held.setting, seeds, max(request.value, held.value),
+                                longer.seconds * share * len(seeds) / max(len(longer.seeds), 1), configs)
 
 
 def chance_next_look_decides(diff: Difference | None, margin: float, target: int) -> float:
@@ -113,12 +142,6 @@ def chance_next_look_decides(diff: Difference | None, margin: float, target: int
     win = scipy_stats.norm.cdf((effect - t95 * se) / se)
     tie = scipy_stats.norm.cdf((margin - effect - t90 * se) / se)
     return float(min(1.0, max(win, tie)))
-
-
-def new_seeds(existing: Sequence[int], count: int) -> list[int]:
-    """``count`` seeds after every seed in ``existing``."""
-    start = max(existing, default=-1) + 1
-    return list(range(start, start + max(count, 0)))
 
 
 def _margin(verdict: Verdict) -> float:

@@ -56,7 +56,7 @@ class SeedPlanner:
         planned = [Case.from_dict(c) for c in self.store.read_info().get("extra_cases") or []]
         done = self.store.finished_case_ids()
         pending = [case for case in planned if case.case_id not in done]
-        new = self._plan(planned, pending)
+        new = [case for case in self._plan(pending) if case.case_id not in done]  # gaps filled, not redone
         if new:
             self.rounds += 1
             plan_extra_cases(self.store, new)
@@ -70,18 +70,18 @@ class SeedPlanner:
         planned = [Case.from_dict(c) for c in self.store.read_info().get("extra_cases") or []]
         done = self.store.finished_case_ids()
         frame = records_frame(self.store.load().records)
-        requests = self._requests(frame, planned, [case for case in planned if case.case_id not in done])
+        requests = self._requests(frame, [case for case in planned if case.case_id not in done])
         return len(requests), sum(request.seconds for _, request in requests) * self._pace(frame) / self.slots
 
-    def _plan(self, planned: list[Case], pending: list[Case]) -> list[Case]:
+    def _plan(self, pending: list[Case]) -> list[Case]:
         frame = records_frame(self.store.load().records)
         # the cases planned earlier and not finished yet spend the same budget first
         left = self.budget.left() * self.slots / self._pace(frame) - self._seconds(frame, pending)
         if left <= 0:
-            self.budget_spent = self.budget_spent or bool(self._requests(frame, planned, pending))
+            self.budget_spent = self.budget_spent or bool(self._requests(frame, pending))
             return []
         cases: dict[str, Case] = {}
-        for suite, request in self._requests(frame, planned, pending):
+        for suite, request in self._requests(frame, pending):
             if request.seconds > left:
                 self.budget_spent = True
                 continue
@@ -107,16 +107,15 @@ class SeedPlanner:
         reported = frame["case_seconds"].fillna(0).clip(lower=0).sum() if not frame.empty else 0.0
         return max(1.0, elapsed / reported) if reported > 0 else 1.0
 
-    def _requests(self, frame, planned: list[Case], pending: list[Case]) -> list[tuple[Suite, SeedRequest]]:
+    def _requests(self, frame, pending: list[Case]) -> list[tuple[Suite, SeedRequest]]:
         rounds = self.store.timing_rounds()
         found = []
         for suite in self.suites:
             base = self._base(suite)
             if base.workload != "model" or frame.empty:
                 continue
-            used = list(base.seeds) + [case.seed for case in planned if case.suite == suite.name]
             waiting = [case for case in pending if case.suite == suite.name]
-            for request in seed_requests(frame[frame["suite"] == suite.name], base.verdicts, used,
+            for request in seed_requests(frame[frame["suite"] == suite.name], base.verdicts, list(base.seeds),
                                          self.schedule(suite), rounds, base.claims):
                 if not any(in_setting(case, request.setting) for case in waiting):
                     found.append((suite, request))
