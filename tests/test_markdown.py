@@ -1,5 +1,7 @@
 """The findings as a Markdown page, and the docs' findings page rendered from a committed run."""
 
+import pytest
+
 from bench.cli import main
 from bench.results.store import RunStore
 from report.markdown import findings_markdown
@@ -20,10 +22,12 @@ def test_the_page_names_its_run_and_says_what_each_suite_decided(tmp_path, capsy
     assert not (tmp_path / "report.html").exists()
 
 
-def test_the_docs_findings_page_is_rendered_from_the_committed_run():
-    """docs/findings.md is ``normbench report docs/runs/<id> --markdown docs/findings.md``, exactly:
-    no number in it was typed by hand, and a change to the analysis that would change it shows here."""
-    (run,) = [p for p in (ROOT / "docs" / "runs").iterdir() if p.is_dir()]
-    source = f"docs/runs/{run.name}"
+@pytest.mark.parametrize("page, runs", [("findings.md", "runs"), ("literature-findings.md", "runs-literature")])
+def test_the_docs_findings_pages_are_rendered_from_the_committed_runs(page, runs):
+    """docs/findings.md is ``normbench report docs/runs/<id> --markdown docs/findings.md``, exactly
+    (and the literature tier's page likewise): no number in them was typed by hand, and a change to
+    the analysis that would change them shows here."""
+    (run,) = [p for p in (ROOT / "docs" / runs).iterdir() if p.is_dir()]
+    source = f"docs/{runs}/{run.name}"
     expected = findings_markdown([load_run(RunStore(run))], source)
-    assert (ROOT / "docs" / "findings.md").read_text() == expected
+    assert (ROOT / "docs" / page).read_text() == expected
