@@ -46,7 +46,8 @@ def seed_requests(frame: pd.DataFrame, options: dict, first_seeds: Sequence[int]
     """One request per setting where an unsettled headline comparison or an open claim has a look
     left: the seeds some of its candidates lack and others ran first, then the lowest seeds none of
     them has, never one of ``first_seeds`` (the suite's own, which its first pass may still be
-    running). A setting with planned cases still to finish is the caller's to skip. ``schedule`` is the suite's looks (:func:`bench.analysis.sequential.looks`)."""
+    running). A setting with planned cases still to finish is the caller's to skip. ``schedule``
+    is the suite's looks (:func:`bench.analysis.sequential.looks`)."""
     seen = [int(s) for s in first_seeds]
     options = {**options, "looks": len(schedule)}
     requests: dict[tuple, SeedRequest] = {}
@@ -106,12 +107,13 @@ def _complete(frame: pd.DataFrame, setting: dict, configs: frozenset | None) -> 
 
 def _seeds(frame: pd.DataFrame, reads: list[tuple[dict, frozenset | None]], seen: list[int], count: int) -> tuple:
     """``count`` seeds that a comparison reading ``reads`` (settings and their candidates) lacks:
-    first the seeds some of them already ran (a trend's two settings, or a best and a runner-up,
-    then pair on them), then the lowest seeds none of them has and ``seen`` does not hold (the
-    first pass's): a trend's settings and a setting's candidates stay on the same seeds."""
+    first the seeds one of a trend's settings already ran for both candidates (the trend then pairs
+    on them), then the lowest seeds no setting has complete, none of ``seen`` (the first pass's).
+    A seed only one candidate of a setting has counts as lacking: the engine skips the cases that
+    already ran, so a lagging runner-up catches up on its rival's seeds."""
     have = [_complete(frame, setting, configs) for setting, configs in reads]
     taken = set().union(*have) if have else set()
-    partial = [seed for seed in sorted(taken) if not all(seed in h for h in have)][:count]
+    partial = [seed for seed in sorted(taken - set(seen)) if not all(seed in h for h in have)][:count]
     fresh = (seed for seed in itertools.count() if seed not in taken and seed not in seen)
     return tuple(partial + [next(fresh) for _ in range(count - len(partial))])
 
