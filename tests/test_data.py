@@ -126,3 +126,14 @@ def test_digit_scenes_keep_each_source_digit_on_one_side_of_the_split():
     train, test = strokes(data.x_train), strokes(data.x_test)
     assert len(train) > 1300 and len(test) > 440  # the strokes are recovered (digits barely repeat)
     assert not train & test
+
+
+def test_digit_scenes_whose_digits_cannot_fit_are_one_line_at_load(tmp_path, capsys):
+    from bench.cli import main
+
+    suite = tmp_path / "s.yaml"
+    suite.write_text("name: s\ndataset: {name: digit_scenes, image_size: 16, min_size: 20}\n"
+                     "model: {name: cnn}\nnormalizers: {batch: {}}\nseeds: [0]\n")
+    assert main(["check", str(suite)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "dataset.min_size" in err and "image_size 16" in err, err

@@ -63,6 +63,17 @@ def _render(digits: np.ndarray, labels: np.ndarray, rng: np.random.Generator, im
 
 load = make_digit_scenes
 
+CHECKED_FIELD = "min_size"
+
+
+def check(options: dict, folder) -> dict:
+    """A digit size range that fits the canvas, said when the suite loads (not when a case renders)."""
+    largest = min(options["max_size"], options["image_size"])
+    if options["min_size"] > largest:
+        raise ValueError(f"{options['min_size']} is larger than the largest digit this canvas takes "
+                         f"(max_size {options['max_size']}, image_size {options['image_size']})")
+    return options
+
 
 def train_size(options: dict) -> int:
     return stratified_train_size(CLASS_COUNTS, options["test_fraction"]) * options["copies"]
