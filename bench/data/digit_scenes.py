@@ -4,9 +4,10 @@ way photographs do, built from data that ships inside a package (no download).
 Each digit is scaled up to a random size, put at a random place on a ``image_size`` canvas, drawn
 in a random ink colour brighter (in every channel) than its random background colour, exposed with
 a random gain and covered with sensor noise. So each image's own channel statistics (its
-background colour, its exposure) differ from the population's far more than the procedural ``synthetic`` set's do, which is what makes a
-batch of two a poor estimate of them (BatchNorm's small-batch problem; Wu & He 2018 show it on
-ImageNet photographs). The handwriting varies too: every source digit is its own writer's.
+background colour, its exposure) differ from the population's far more than the procedural
+``synthetic`` set's do, which is what makes a batch of two a poor estimate of them (BatchNorm's
+small-batch problem; Wu & He 2018 show it on ImageNet photographs). The handwriting varies too:
+every source digit is its own writer's.
 
 The split is made on the source digits, before rendering, so no test image shares a digit with
 a training image; ``copies`` renders each source digit that many times (different places, colours
