@@ -112,6 +112,10 @@ def test_one_suite_on_every_backend_end_to_end(tmp_path, write_suite, capfd):
         gpu = by_id[f"backends_tiny/batch/backend={backend}/seed=0/gpu"]
         assert gpu["status"] == "skipped" and ("no GPU" in gpu["error"] or "not installed" in gpu["error"])
     batch_on_jax = by_id["backends_tiny/batch/backend=jax/seed=0/cpu"]
+    batch_on_tf = by_id["backends_tiny/batch/backend=tensorflow/seed=0/cpu"]
+    # timed across backends: one group, the workers taking turns, so both have the same rounds to pair
+    assert batch_on_jax["timing_group"] == batch_on_tf["timing_group"] == "backends_tiny//seed=0/cpu/backends"
+    assert batch_on_jax["train_step_seconds"]["rounds"] == batch_on_tf["train_step_seconds"]["rounds"] >= 3
     assert batch_on_jax["batch_dependence_training"] > 0.01  # batch statistics: BatchNorm's signature
     assert batch_on_jax["xla_max_rel_diff"] is None  # TensorFlow's XLA switch: not a JAX check
     reference = by_id["backends_tiny/ref/backend=jax/seed=0/cpu"]

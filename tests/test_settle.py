@@ -1,7 +1,10 @@
 """Budgeted runs plan seeds only where a headline comparison is unsettled, up to its next look, the
 most informative per CPU-second first, never for a setting whose seeds are still in flight."""
 
+import dataclasses
 import json
+
+import pytest
 
 from bench.analysis.frame import records_frame
 from bench.analysis.sequential import looks
@@ -269,3 +272,48 @@ def test_seeds_that_some_candidates_already_ran_are_filled_first():
     lagging = records({("batch", 8): [0.90, 0.80, 0.95, 0.90, 0.80, 0.95], ("layer", 8): [0.85, 0.82, 0.88]})
     (request,) = seed_requests(records_frame(lagging), {}, [0, 1, 2], looks(3))
     assert request.seeds == (3, 4, 5) and request.configs == {"batch|batch_size=8", "layer|batch_size=8"}
+
+
+def test_seeds_for_accuracy_comparisons_are_not_timed_and_keep_their_config_hash(tmp_path):
+    """An accuracy verdict needs no timing rounds: its added seeds skip the timing phase, which a
+    node that times each case alone pays on every slot. What the case is stays the same."""
+    (request,) = seed_requests(records_frame(records(OPEN_AT_8)), {}, [0, 1, 2], looks(3))
+    assert request.timed is False
+    store, suite = _store(tmp_path, records(OPEN_AT_8))
+    cases = SeedPlanner(store, [suite], quick=False, budget=Budget(None)).more()
+    assert cases and not any(case.timed for case in cases)
+    from bench.execute.timing_groups import group_key
+    from bench.suite import expand
+
+    plain = {case.case_id: case for case in expand(dataclasses.replace(suite, seeds=(3, 4, 5)))}
+    assert all(case.config_hash == plain[case.case_id].config_hash for case in cases)
+    assert all(plain[case.case_id].timed and group_key(case) is None for case in cases)
+
+
+def test_seeds_for_a_speed_comparison_are_timed():
+    speeds = []
+    for (normalizer, batch), values in OPEN_AT_8.items():
+        for record, value in zip(records({(normalizer, batch): values}), values):
+            speeds.append({**record, "train_samples_per_sec": 1000 * value})
+    (request, *_) = seed_requests(records_frame(speeds), {"headline": "throughput"}, [0, 1, 2], looks(3))
+    assert request.timed is True
+
+
+@pytest.mark.tensorflow
+def test_an_untimed_case_trains_evaluates_and_says_why_it_has_no_speed():
+    from bench.execute.in_worker import run_case
+    from bench.execute.settle import untimed
+    from bench.suite import expand
+
+    tiny = {"name": "tiny", "dataset": {"name": "synthetic", "samples": 64, "classes": 2, "image_size": 4},
+            "model": {"name": "mlp", "widths": [4]}, "training": {"epochs": 1, "batch_size": 16},
+            "normalizers": {"batch": {}}, "seeds": [0], "devices": ["cpu"],
+            "timing": {"min_rounds": 1, "max_time": 0.001, "warmup_rounds": 0}}
+    (case,) = expand(suite_from_document(tiny, "tiny.yaml"))
+    benchmarks = []
+    record = run_case(untimed(case), "r", {}, benchmarks)
+    assert record["status"] == "ok" and 0.0 <= record["test_accuracy"] <= 1.0
+    assert record["train_samples_per_sec"] is None and benchmarks == []
+    assert "accuracy comparisons only" in record["untimed"]
+    timed = run_case(case, "r", {}, [])
+    assert timed["train_samples_per_sec"] > 0 and timed["untimed"] is None

@@ -32,13 +32,15 @@ class SeedRequest:
     """New ``seeds`` at ``setting`` (device, shared axis values, and the normalizer when an axis's
     values compete) for the candidates the open comparisons there compare (``configs``: their
     :func:`candidate_key`; None: every candidate); ``value`` is the chance the next look decides the
-    comparison per CPU-second it costs (higher first)."""
+    comparison per CPU-second it costs (higher first); ``timed``: whether a speed comparison asks,
+    so the cases' steps are timed."""
 
     setting: dict
     seeds: tuple[int, ...]
     value: float = 0.0
     seconds: float = 0.0  # estimated CPU-seconds of the cases it adds
     configs: frozenset | None = None
+    timed: bool = True
 
 
 def seed_requests(frame: pd.DataFrame, options: dict, first_seeds: Sequence[int], schedule: tuple[int, ...],
@@ -67,7 +69,8 @@ def seed_requests(frame: pd.DataFrame, options: dict, first_seeds: Sequence[int]
         value = chance_next_look_decides(verdict.diff, margin, target) / max(seconds, 1e-3)
         if verdict.decided:  # clear but inside the margin: worth seeds only after the open ones
             value *= 0.1
-        _keep(requests, SeedRequest(verdict.setting, tuple(seeds), value, seconds, configs))
+        _keep(requests, SeedRequest(verdict.setting, tuple(seeds), value, seconds, configs,
+                                    timed=verdict.scale == "ratio"))
     return sorted(requests.values(), key=lambda r: r.value, reverse=True)
 
 
@@ -89,7 +92,8 @@ def _claim_requests(frame: pd.DataFrame, claims: Sequence, options: dict, seen: 
             missing = tuple(seed for seed in seeds if seed not in _complete(frame, setting, configs))
             if missing:
                 seconds = len(missing) * _count(frame, setting, configs) * _case_seconds(frame, setting)
-                found.append(SeedRequest(setting, missing, 0.5 / max(seconds, 1e-3), seconds, configs))
+                found.append(SeedRequest(setting, missing, 0.5 / max(seconds, 1e-3), seconds, configs,
+                                         timed=result.claim.scale(options) == "ratio"))
     return found
 
 
@@ -128,7 +132,8 @@ def _keep(requests: dict[tuple, SeedRequest], request: SeedRequest) -> None:
     seeds = tuple(sorted(set(held.seeds) | set(request.seeds)))
     share = 1.0 if configs is None or not longer.configs else len(configs) / len(longer.configs)
     requests[key] = SeedRequest(held.setting, seeds, max(request.value, held.value),
-                                longer.seconds * share * len(seeds) / max(len(longer.seeds), 1), configs)
+                                longer.seconds * share * len(seeds) / max(len(longer.seeds), 1), configs,
+                                timed=held.timed or request.timed)
 
 
 def chance_next_look_decides(diff: Difference | None, margin: float, target: int) -> float:

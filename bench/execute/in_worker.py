@@ -20,6 +20,9 @@ from bench.core.errors import ImplementationUnavailable
 from bench.suite import Case
 
 
+UNTIMED_REASON = "an added seed for accuracy comparisons only (normbench run --budget)"
+
+
 def start_worker(threads: int | None, backend: str = "tensorflow") -> dict[str, Any]:
     """Load Keras on ``backend`` in this worker (KERAS_BACKEND is read once, at Keras's import) and
     set the framework up: ``threads`` CPU threads where it has a setting (None: its default, every
@@ -83,6 +86,9 @@ class CaseRun:
 
         if not self._guard(train):
             return self._finish()
+        if not case.timed:
+            self.record["untimed"] = UNTIMED_REASON
+            return self._finish()
         return None
 
     def timing(self) -> tuple[dict, list]:
@@ -144,6 +150,71 @@ def time_together(runs: list[CaseRun], timing_group: str) -> list[tuple[dict, li
         else:
             finished.append(run.timing())
     return finished
+
+
+class HeldGroup:
+    """This backend's share of a timing group that spans Keras backends: its cases trained here and
+    held while the driver has every backend's worker time its share in turn, round by round
+    (bench.execute.across_backends). The methods are the steps the driver asks for, by name."""
+
+    STEPS = ("start", "calibrate", "run_round", "end_phase", "finish", "alone")
+
+    def __init__(self, cases: list[Case], run_id: str, datasets: dict, placement: dict):
+        self.finished: list[tuple[dict, list]] = []  # failed or skipped while training: nothing to time
+        self.held: list[CaseRun] = []
+        for case in cases:
+            run = CaseRun(case, run_id, datasets, placement)
+            result = run.quality()
+            if result is None:
+                self.held.append(run)
+            else:
+                self.finished.append(result)
+        self._timing = None
+        self._before = 0.0
+
+    def start(self, timing_group: str) -> int:
+        """The phases to time (0 when no held case has steps to time)."""
+        from bench.measure.case import GroupTiming, StepTiming
+        from bench.measure.reference import reference_seconds
+
+        stepped = [run for run in self.held if isinstance(run._time, StepTiming)]
+        if not stepped:
+            return 0
+        self._before = reference_seconds()
+        self._timing = GroupTiming([run._time for run in stepped], [run.benchmarks for run in stepped], timing_group)
+        return self._timing.phases
+
+    def calibrate(self, phase: int) -> tuple[int, float]:
+        return self._timing.calibrate(phase)
+
+    def run_round(self, r: int) -> None:
+        self._timing.run_round(r)
+
+    def end_phase(self) -> None:
+        self._timing.end_phase()
+
+    def finish(self) -> list[tuple[dict, list]]:
+        """The held cases' results, timed together (and any held case without steps, alone)."""
+        from bench.measure.reference import reference_seconds
+
+        results = []
+        if self._timing is not None:
+            self._timing.finish()
+            after = reference_seconds()
+        for run in self.held:
+            if self._timing is not None and run._time in self._timing.cases:
+                run.record["reference_seconds"] = (self._before + after) / 2
+                results.append(run._finish())
+            else:
+                results.append(run.timing())
+        return results
+
+    def alone(self) -> list[tuple[dict, list]]:
+        """The held cases timed one by one: the driver's fallback when the group's timing failed."""
+        for run in self.held:
+            run.benchmarks.clear()
+            run.record.pop("timing_group", None)
+        return [run.timing() for run in self.held]
 
 
 def run_group(cases: list[Case], timing_group: str, run_id: str, datasets: dict,

@@ -10,6 +10,7 @@ refuses writes stop the run cleanly (state ``interrupted``, workers stopped); ``
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import secrets
@@ -24,6 +25,7 @@ from bench.results import records
 from bench.measure import backends
 from bench.execute.contract import Execution
 from bench.execute.progress import Progress
+from bench.execute.timing_groups import backend_of, spans_backends
 from bench.core.errors import NormbenchError, WorkerStartFailed
 from bench.results.store import RunStore
 from bench.suite import Case, Suite, expand
@@ -134,7 +136,16 @@ class _Driver:
                 names.remove(name)
         # Serially, one worker per backend side by side keeps the shuffled order across backends;
         # Ray's slots are started per backend, one backend after another, the backend with the most
-        # cases last: it takes a budgeted run's added seeds as its slots free up.
+        # cases last: it takes a budgeted run's added seeds as its slots free up. Cases timed across
+        # backends need a worker per backend side by side: under Ray they run first, on serial
+        # workers on this machine (bench.execute.across_backends).
+        across = [case for case in todo if spans_backends(case) and backend_of(case) in names]
+        if execution.uses_ray and len({backend_of(case) for case in across}) > 1:
+            ids = {case.case_id for case in across}
+            self.run_on([name for name in names if any(backend_of(case) == name for case in across)], across,
+                        dataclasses.replace(execution, workers=1, address=None), feed=False)
+            todo = [case for case in todo if case.case_id not in ids]
+            names = [name for name in names if any(backend_of(case) == name for case in todo)]
         count = {name: sum(backend_of(case) == name for case in todo) for name in names}
         groups = [[name] for name in sorted(names, key=count.get)] if execution.uses_ray else [names] if names else []
         for i, group in enumerate(groups):
@@ -242,10 +253,6 @@ def _ask_for_replica_devices(cases: list[Case]) -> None:
         os.environ[backends.REPLICA_DEVICES] = str(most)
     else:
         os.environ.pop(backends.REPLICA_DEVICES, None)
-
-
-def backend_of(case: Case) -> str:
-    return case.settings.get("backend", "tensorflow")
 
 
 def _machine_info() -> dict:

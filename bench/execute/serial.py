@@ -16,8 +16,9 @@ from collections import deque
 from typing import Any
 
 from bench.core.errors import WorkerStartFailed
-from bench.execute.in_worker import CaseRun, quiet_framework_output, run_group, start_worker
-from bench.execute.timing_groups import group_key, take_group
+from bench.execute.in_worker import CaseRun, HeldGroup, quiet_framework_output, run_group, start_worker
+from bench.execute.across_backends import StepFailed, run_across
+from bench.execute.timing_groups import backend_of, group_key, take_group
 from bench.execute.contract import MAX_CASES_PER_WORKER, START_TIMEOUT, Finished
 from bench.results.records import new_record, now
 from bench.suite import Case
@@ -82,6 +83,8 @@ class SerialExecutor:
         caused it fails."""
         if len(cases) == 1:
             return [self.run_one(cases[0])]
+        if len({backend_of(case) for case in cases}) > 1:
+            return self.run_across(cases)
         name = cases[0].settings.get("backend", "tensorflow")
         worker = self.workers.get(name)
         if worker is None or worker.cases_run + len(cases) > MAX_CASES_PER_WORKER:
@@ -93,6 +96,30 @@ class SerialExecutor:
             return [self.run_one(case) for case in cases]
         if any(record["status"] == "failed" for record, _ in results):
             self.workers.pop(name).close()  # as in run_one: the next case gets a fresh worker
+        return results
+
+    def run_across(self, cases: list[Case]) -> list[tuple[dict, list]]:
+        """A group that spans backends: each backend's worker trains its share, then they take turns
+        timing round by round (bench.execute.across_backends); should a worker die or a step fail,
+        each case runs again alone, so only the case that caused it fails."""
+        names = list(dict.fromkeys(backend_of(case) for case in cases))
+        workers = {}
+        for name in names:
+            worker = self.workers.get(name)
+            share = sum(backend_of(case) == name for case in cases)
+            workers[name] = worker if worker is not None and worker.cases_run + share <= MAX_CASES_PER_WORKER \
+                else self.fresh_worker(name)
+        try:
+            results = run_across(workers, cases, group_key(cases[0], frozenset(a for c in cases for a in c.not_applicable)))
+        except (CaseAborted, StepFailed):
+            for name in names:
+                worker = self.workers.pop(name, None)
+                if worker is not None:
+                    worker.kill()
+            return [self.run_one(case) for case in cases]
+        for name in names:
+            if any(record["status"] == "failed" and record.get("backend") == name for record, _ in results):
+                self.workers.pop(name).close()
         return results
 
     def run_one(self, case: Case) -> tuple[dict, list]:
@@ -156,22 +183,41 @@ class Worker:
 
     def run(self, case: Case, timeout: float) -> tuple[dict, list]:
         self.cases_run += 1
-        try:
-            self._conn.send(("case", case.to_dict()))
-        except (BrokenPipeError, OSError):
-            raise CaseAborted(self._death_reason()) from None
+        self._send(("case", case.to_dict()))
         _, record, benchmarks = self._receive(timeout, f"case {case.case_id}")
         return record, benchmarks
 
     def run_group(self, cases: list[Case], timing_group: str) -> list[tuple[dict, list]]:
         """The cases trained, then timed together (bench.execute.in_worker.run_group)."""
         self.cases_run += len(cases)
-        try:
-            self._conn.send(("group", [case.to_dict() for case in cases], timing_group))
-        except (BrokenPipeError, OSError):
-            raise CaseAborted(self._death_reason()) from None
+        self._send(("group", [case.to_dict() for case in cases], timing_group))
         _, results = self._receive(sum(case.timing["case_timeout"] for case in cases), "a timing group")
         return results
+
+    def hold(self, cases: list[Case]) -> None:
+        """Start training ``cases`` to hold for a timing across backends; :meth:`held` waits for it."""
+        self.cases_run += len(cases)
+        self._send(("hold", [case.to_dict() for case in cases]))
+
+    def held(self, timeout: float) -> tuple[list, int]:
+        """The results of the held cases that already ended (failed, skipped) and how many are held."""
+        _, finished, count = self._receive(timeout, "training a group timed across backends")
+        return finished, count
+
+    def step(self, name: str, *args, timeout: float = 900.0):
+        """One step of the held group's timing (bench.execute.in_worker.HeldGroup); raises
+        StepFailed when it raised in the worker."""
+        self._send(("step", name, args))
+        _, ok, result = self._receive(timeout, f"the timing step {name}")
+        if not ok:
+            raise StepFailed(result)
+        return result
+
+    def _send(self, message) -> None:
+        try:
+            self._conn.send(message)
+        except (BrokenPipeError, OSError):
+            raise CaseAborted(self._death_reason()) from None
 
     def _receive(self, timeout: float, doing: str):
         deadline = time.monotonic() + timeout
@@ -233,6 +279,7 @@ def serve(conn, run_id: str, threads: int | None, backend: str = "tensorflow", l
         return
     conn.send(("ready", info))
     datasets: dict[str, Any] = {}  # lives as long as the worker
+    held: HeldGroup | None = None  # this backend's share of a group timed across backends
     while True:
         try:
             message = conn.recv()
@@ -240,6 +287,19 @@ def serve(conn, run_id: str, threads: int | None, backend: str = "tensorflow", l
             return
         if message[0] == "stop":
             return
+        if message[0] == "hold":
+            held = HeldGroup([Case.from_dict(case) for case in message[1]], run_id, datasets, placement(info))
+            conn.send(("held", held.finished, len(held.held)))
+            continue
+        if message[0] == "step":
+            name, args = message[1], message[2]
+            try:
+                if held is None or name not in HeldGroup.STEPS:
+                    raise RuntimeError(f"no held group to {name}")
+                conn.send(("stepped", True, getattr(held, name)(*args)))
+            except Exception as exc:  # noqa: BLE001 - the driver falls back to timing each case alone
+                conn.send(("stepped", False, f"{type(exc).__name__}: {exc}"[:500]))
+            continue
         if message[0] == "group":
             cases = [Case.from_dict(case) for case in message[1]]
             conn.send(("done", run_group(cases, message[2], run_id, datasets, placement(info))))

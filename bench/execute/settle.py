@@ -20,7 +20,7 @@ from bench.analysis.frame import records_frame
 from bench.analysis.settle import SeedRequest, candidate_key, case_seconds, seed_requests
 from bench.execute.runner import plan_extra_cases
 from bench.results.store import RunStore
-from bench.suite import Case, Suite, expand
+from bench.suite import UNTIMED, Case, Suite, expand
 
 
 @dataclass
@@ -89,7 +89,7 @@ class SeedPlanner:
             for case in expand(dataclasses.replace(self._base(suite), seeds=request.seeds, quick=None)):
                 if in_setting(case, request.setting) and (
                         request.configs is None or candidate_key(case.normalizer, case.axes) in request.configs):
-                    cases.setdefault(case.case_id, case)
+                    cases.setdefault(case.case_id, case if request.timed else untimed(case))
         return list(cases.values())
 
     def _seconds(self, frame, cases: list[Case]) -> float:
@@ -123,6 +123,12 @@ class SeedPlanner:
 
     def _base(self, suite: Suite) -> Suite:
         return suite.quick if self.quick and suite.quick is not None else suite
+
+
+def untimed(case: Case) -> Case:
+    """``case`` trained and evaluated with its steps not timed: an added seed that only accuracy
+    comparisons asked for (bench.execute.in_worker skips the timing phase; the record says why)."""
+    return dataclasses.replace(case, timing={**case.timing, UNTIMED: True})
 
 
 def in_setting(case: Case, setting: dict) -> bool:

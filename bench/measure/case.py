@@ -22,7 +22,7 @@ from bench.measure.precise_bn import bessel_corrected, precise_bn_accuracy
 from bench.measure.quality_target import QualityTarget, time_to_target
 from bench.measure.statistics_monitor import StatisticsMonitor
 from bench.measure.optimizer import make_optimizer
-from bench.measure.throughput import Member, time_calls, time_interleaved
+from bench.measure.throughput import Interleaved, Member, rounds_for, time_calls
 
 
 def measure_case(case, dataset: Dataset, record: dict, benchmarks: list) -> dict:
@@ -137,28 +137,69 @@ class StepTiming:
 def time_cases(cases: list[StepTiming], benchmarks: list[list], timing_group: str | None = None) -> None:
     """Time trained cases' steps: one case alone, as pytest-benchmark would; several (the candidates of
     one setting, ``timing_group`` naming them) phase by phase, their rounds interleaved
-    (:func:`bench.measure.throughput.time_interleaved`), so the analysis can pair round r of each."""
+    (:class:`GroupTiming`), so the analysis can pair round r of each."""
+    if len(cases) > 1:
+        timing = GroupTiming(cases, benchmarks, timing_group)
+        for phase in range(timing.phases):
+            members, seconds = timing.calibrate(phase)
+            for r in range(rounds_for(members, seconds, timing.min_rounds, timing.max_time)):
+                timing.run_round(r)
+            timing.end_phase()
+        timing.finish()
+        return
     started = time.perf_counter()
-    timing = cases[0].case.timing
-    options = dict(min_rounds=timing["min_rounds"], max_time=timing["max_time"],
-                   warmup_rounds=timing["warmup_rounds"], round_time=timing["round_time"])
-    members = [case.members() for case in cases]
-    if len(cases) == 1:
-        for member in members[0]:
-            with member.context():
-                result = time_calls(member.fn, name=member.name, fullname=member.fullname, group=member.group,
-                                    extra_info=member.extra_info, **options)
-            cases[0].timed(member, result, benchmarks[0])
-    else:
-        for phase in range(len(members[0])):
-            together = [of_case[phase] for of_case in members]
-            for case, member, result, into in zip(cases, together, time_interleaved(
-                    together, timing_group=timing_group, **options), benchmarks):
-                case.timed(member, result, into)
-        for case in cases:
-            case.record["timing_group"] = timing_group
-    for case in cases:
-        case.finish((time.perf_counter() - started) / len(cases))
+    (case,) = cases
+    for member in case.members():
+        with member.context():
+            result = time_calls(member.fn, name=member.name, fullname=member.fullname, group=member.group,
+                                extra_info=member.extra_info, **_options(case.case.timing))
+        case.timed(member, result, benchmarks[0])
+    case.finish(time.perf_counter() - started)
+
+
+class GroupTiming:
+    """Trained cases of one timing group, timed phase by phase (train, then infer) and round by round:
+    ``calibrate(phase)``, then ``run_round(r)`` as often as the group needs, ``end_phase()``; at last
+    ``finish()``. :func:`time_cases` drives it within one worker; a group whose cases span Keras
+    backends has one per backend's worker, and the driver alternates the workers round by round
+    (bench.execute.across_backends), so every round of one backend is paired with the other's."""
+
+    def __init__(self, cases: list[StepTiming], benchmarks: list[list], timing_group: str | None):
+        self.started = time.perf_counter()
+        self.cases, self.benchmarks, self.timing_group = cases, benchmarks, timing_group
+        timing = cases[0].case.timing
+        self.min_rounds, self.max_time = timing["min_rounds"], timing["max_time"]
+        self.members = [case.members() for case in cases]
+        self.phases = len(self.members[0])
+        self._phase, self._session = 0, None
+
+    def calibrate(self, phase: int) -> tuple[int, float]:
+        """Warm up and calibrate ``phase``'s members; returns how many there are and the seconds one
+        round of all of them takes."""
+        self._phase = phase
+        options = _options(self.cases[0].case.timing)
+        self._session = Interleaved([of_case[phase] for of_case in self.members], timing_group=self.timing_group,
+                                    **options)
+        return len(self.cases), self._session.round_seconds
+
+    def run_round(self, r: int) -> None:
+        self._session.run_round(r)
+
+    def end_phase(self) -> None:
+        together = [of_case[self._phase] for of_case in self.members]
+        for case, member, result, into in zip(self.cases, together, self._session.timings(), self.benchmarks):
+            case.timed(member, result, into)
+
+    def finish(self) -> None:
+        for case in self.cases:
+            case.record["timing_group"] = self.timing_group
+            case.finish((time.perf_counter() - self.started) / len(self.cases))
+
+
+def _options(timing: dict) -> dict:
+    """pytest-benchmark's settings from a case's ``timing`` section."""
+    return dict(min_rounds=timing["min_rounds"], max_time=timing["max_time"], warmup_rounds=timing["warmup_rounds"],
+                round_time=timing["round_time"])
 
 
 @contextlib.contextmanager

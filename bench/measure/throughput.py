@@ -116,40 +116,66 @@ def time_interleaved(members: Sequence[Member], *, timing_group: str, min_rounds
     benchmark's ``extra_info`` records ``timing_group`` and ``round_starts`` (seconds since the group's
     first round): round r of one member is paired with round r of the others.
     """
-    fixtures, runners, durations, loops = [], [], [], []
-    for member in members:
-        fixture = BenchmarkFixture(_Node(member.name, member.fullname), **fixture_options(
-            min_rounds=min_rounds, min_time=max(round_time, 0.000005), max_time=max_time, group=member.group,
-            add_stats=lambda meta: None))
-        fixture.extra_info.update(member.extra_info, timing_group=timing_group)
-        fixture._mode = "benchmark(...)"  # used: the fixture warns about an unused one otherwise
-        runner = fixture._make_runner(member.fn, (), {})
-        with member.context():
-            for _ in range(warmup_rounds):
-                member.fn()
-            duration, iterations, loops_range = fixture._calibrate_timer(runner)
-        fixtures.append(fixture)
-        runners.append(runner)
-        durations.append(max(duration, 1e-9))  # one round: ``iterations`` calls
-        loops.append((iterations, loops_range))
-    rounds = max(min_rounds, math.ceil(len(members) * max_time / sum(durations)))
-    metas = [fixture._make_stats(iterations) for fixture, (iterations, _) in zip(fixtures, loops)]
-    starts: list[list[float]] = [[] for _ in members]
-    origin = time.perf_counter()
-    for r in range(rounds):
-        order = range(len(members)) if r % 2 == 0 else reversed(range(len(members)))
+    session = Interleaved(members, timing_group=timing_group, min_rounds=min_rounds, max_time=max_time,
+                          warmup_rounds=warmup_rounds, round_time=round_time)
+    for r in range(rounds_for(len(members), session.round_seconds, min_rounds, max_time)):
+        session.run_round(r)
+    return session.timings()
+
+
+def rounds_for(members: int, round_seconds: float, min_rounds: int, max_time: float) -> int:
+    """Rounds for members whose rounds together last ``round_seconds``: what they would have spent
+    alone (``members * max_time``), at least ``min_rounds``."""
+    return max(min_rounds, math.ceil(members * max_time / max(round_seconds, 1e-9)))
+
+
+class Interleaved:
+    """Members warmed up and calibrated, then timed a round at a time (:meth:`run_round`), so a caller
+    can interleave their rounds with other work's: :func:`time_interleaved` runs all rounds here; a
+    group spread over one worker per Keras backend runs one session per worker, the driver
+    alternating the workers round by round (bench.execute.across_backends)."""
+
+    def __init__(self, members: Sequence[Member], *, timing_group: str, min_rounds: int, max_time: float,
+                 warmup_rounds: int, round_time: float = 0.0):
+        self.members = list(members)
+        self.fixtures, self.runners, durations, self.loops = [], [], [], []
+        for member in self.members:
+            fixture = BenchmarkFixture(_Node(member.name, member.fullname), **fixture_options(
+                min_rounds=min_rounds, min_time=max(round_time, 0.000005), max_time=max_time, group=member.group,
+                add_stats=lambda meta: None))
+            fixture.extra_info.update(member.extra_info, timing_group=timing_group)
+            fixture._mode = "benchmark(...)"  # used: the fixture warns about an unused one otherwise
+            runner = fixture._make_runner(member.fn, (), {})
+            with member.context():
+                for _ in range(warmup_rounds):
+                    member.fn()
+                duration, iterations, loops_range = fixture._calibrate_timer(runner)
+            self.fixtures.append(fixture)
+            self.runners.append(runner)
+            durations.append(max(duration, 1e-9))  # one round: ``iterations`` calls
+            self.loops.append((iterations, loops_range))
+        self.round_seconds = sum(durations)
+        self.metas = [fixture._make_stats(iterations) for fixture, (iterations, _) in zip(self.fixtures, self.loops)]
+        self.starts: list[list[float]] = [[] for _ in self.members]
+        self.origin = time.perf_counter()
+
+    def run_round(self, r: int) -> None:
+        """Round ``r`` of every member, in reverse order on odd rounds."""
+        order = range(len(self.members)) if r % 2 == 0 else reversed(range(len(self.members)))
         for i in order:
-            with members[i].context():
-                starts[i].append(round(time.perf_counter() - origin, 6))
-                metas[i].update(runners[i](loops[i][1]))
-    timings = []
-    for fixture, meta, started in zip(fixtures, metas, starts):
-        fixture.extra_info["round_starts"] = started
-        stats = meta.stats
-        timings.append(Timing(median=stats.median, mean=stats.mean, iqr=stats.iqr, stddev=stats.stddev,
-                              min=stats.min, max=stats.max, rounds=stats.rounds, iterations=meta.iterations,
-                              benchmark=meta.as_dict(include_data=True)))
-    return timings
+            with self.members[i].context():
+                self.starts[i].append(round(time.perf_counter() - self.origin, 6))
+                self.metas[i].update(self.runners[i](self.loops[i][1]))
+
+    def timings(self) -> list[Timing]:
+        timings = []
+        for fixture, meta, started in zip(self.fixtures, self.metas, self.starts):
+            fixture.extra_info["round_starts"] = started
+            stats = meta.stats
+            timings.append(Timing(median=stats.median, mean=stats.mean, iqr=stats.iqr, stddev=stats.stddev,
+                                  min=stats.min, max=stats.max, rounds=stats.rounds, iterations=meta.iterations,
+                                  benchmark=meta.as_dict(include_data=True)))
+        return timings
 
 
 def copy_rate(fn: Callable[[], object], dtype: str, bytes_moved: int, timing: dict, benchmarks: list) -> float:

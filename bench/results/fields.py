@@ -230,6 +230,8 @@ FIELDS: dict[str, Field] = {
     "timing_group": text("the id shared by the cases (the candidates of one setting and seed) whose timing rounds "
                          "ran interleaved in one worker: round r of each is paired with round r of the others "
                          "(bench/analysis/paired_timing.py); null: timed alone"),
+    "untimed": text("why the case's steps were not timed although it trained: a budgeted run's added seed that only "
+                    "accuracy comparisons asked for (null: timed, or it never got that far)"),
     "started_at": text("UTC start time, ISO 8601"),
     "finished_at": text("UTC end time, ISO 8601"),
 }

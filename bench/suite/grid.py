@@ -49,10 +49,16 @@ class Case:
         """Identifies the experiment, not its name: every resolved option, seed and device (the
         case_id holds only the grid values, so a changed ``epochs`` keeps the same case_id)."""
         data = {LEGACY_NAMES.get(k, k): v for k, v in self.to_dict().items() if k != "case_id"}
+        data["timing"] = {k: v for k, v in data["timing"].items() if k != UNTIMED}  # how it runs, not what
         data["training"] = _without_defaults(data["training"], catalog.ADDED_SETTINGS)
         data["normalizer_options"] = _without_defaults(data["normalizer_options"], catalog.ADDED_NORMALIZER_OPTIONS)
         text = json.dumps(data, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    @property
+    def timed(self) -> bool:
+        """Whether the case's steps are timed (a budgeted run's added seeds for accuracy are not)."""
+        return not self.timing.get(UNTIMED, False)
 
     @property
     def warnings(self) -> list[str]:
@@ -71,6 +77,10 @@ def _without_defaults(options: dict, added: dict) -> dict:
     """``options`` without the settings added later that still hold the value every earlier run used."""
     return {k: v for k, v in options.items() if not (k in added and added[k] == v)}
 
+
+# The ``timing`` key a budgeted run sets on an added seed that no speed comparison asks for
+# (bench.execute.settle.untimed): the case is trained and evaluated, its steps are not timed.
+UNTIMED = "untimed"
 
 # Fields renamed after runs were stored: the config hash keeps the old names, so a case's hash (and
 # with it ``normbench compare``'s pairing across runs) is the same before and after the rename.
