@@ -117,8 +117,10 @@ def test_a_lost_node_fails_its_case_and_the_run_completes_on_the_rest(tmp_path, 
     cpu = records(results)
     assert len(cpu) == len({r["case_id"] for r in cpu}) == 2 * CPU_CASES  # none lost, none twice
     lost = [r for r in cpu if r["status"] == "failed"]
-    # only the case of the call in flight fails; trained cases it held go back to the queue
-    assert 1 <= len(lost) <= 2 and all("worker lost" in r["error"] for r in lost), [r["error"] for r in lost]
+    # only the case of the call in flight fails; trained cases it held go back to the queue. Killed
+    # while timing a group, no case is the culprit: the group runs again, each case timed alone.
+    assert len(lost) <= 2 and all("worker lost" in r["error"] for r in lost), [r["error"] for r in lost]
+    assert lost or "lost timing" in err, err[-3000:]
     assert sum(r["status"] == "ok" for r in cpu) == 2 * CPU_CASES - len(lost)
 
 
