@@ -137,10 +137,7 @@ def time_together(runs: list[CaseRun], timing_group: str) -> list[tuple[dict, li
     try:
         time_cases([run._time for run in grouped], [run.benchmarks for run in grouped], timing_group)
     except Exception:  # noqa: BLE001 - retried one by one below, where each failure is recorded
-        for run in grouped:
-            run.benchmarks.clear()
-            run.record.pop("timing_group", None)
-        return [run.timing() for run in runs]
+        return timed_alone(runs)
     after = reference_seconds()
     finished = []
     for run in runs:
@@ -150,6 +147,15 @@ def time_together(runs: list[CaseRun], timing_group: str) -> list[tuple[dict, li
         else:
             finished.append(run.timing())
     return finished
+
+
+def timed_alone(runs: list[CaseRun]) -> list[tuple[dict, list]]:
+    """Trained cases whose group timing failed, each timed again by itself (what a group timing left
+    behind is dropped first), so a case that fails its timing fails alone."""
+    for run in runs:
+        run.benchmarks.clear()
+        run.record.pop("timing_group", None)
+    return [run.timing() for run in runs]
 
 
 class HeldGroup:
@@ -211,10 +217,7 @@ class HeldGroup:
 
     def alone(self) -> list[tuple[dict, list]]:
         """The held cases timed one by one: the driver's fallback when the group's timing failed."""
-        for run in self.held:
-            run.benchmarks.clear()
-            run.record.pop("timing_group", None)
-        return [run.timing() for run in self.held]
+        return timed_alone(self.held)
 
 
 def run_group(cases: list[Case], timing_group: str, run_id: str, datasets: dict,

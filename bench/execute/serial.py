@@ -85,7 +85,7 @@ class SerialExecutor:
             return [self.run_one(cases[0])]
         if len({backend_of(case) for case in cases}) > 1:
             return self.run_across(cases)
-        name = cases[0].settings.get("backend", "tensorflow")
+        name = backend_of(cases[0])
         worker = self.workers.get(name)
         if worker is None or worker.cases_run + len(cases) > MAX_CASES_PER_WORKER:
             worker = self.fresh_worker(name)
@@ -123,7 +123,7 @@ class SerialExecutor:
         return results
 
     def run_one(self, case: Case) -> tuple[dict, list]:
-        name = case.settings.get("backend", "tensorflow")
+        name = backend_of(case)
         worker = self.workers.get(name)
         if worker is None or worker.cases_run >= MAX_CASES_PER_WORKER:
             worker = self.fresh_worker(name)
