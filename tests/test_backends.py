@@ -136,17 +136,18 @@ def test_one_suite_on_every_backend_end_to_end(tmp_path, write_suite, capfd):
 
     from collections import deque
 
-    from bench.execute.timing_groups import take_group
+    from bench.execute.timing_groups import Affinity
 
     ran = [r["case_id"] for r in records if r["status"] == "ok" and r["suite"] == "backends_tiny"]
     # the shuffled order, across backends; a setting's candidates on one backend run as one timing
-    # group, taken off the queue when its first case comes up
+    # group, taken off the queue when its first case comes up, a configuration the worker has just
+    # traced first
     installed = {"tensorflow", "jax"} | ({"torch"} if HAS_TORCH else set())
     queue = deque(c for c in interleave(expand(load_suites([model_suite])[0]), info["order_seed"])
                   if c.device == "cpu" and c.settings.get("backend", "tensorflow") in installed)
-    planned = []
+    planned, affinity = [], Affinity()
     while queue:
-        planned += [c.case_id for c in take_group(queue.popleft(), queue)]
+        planned += [c.case_id for c in affinity.take(queue)]
     assert ran == [case_id for case_id in planned if case_id in ran]
     # Framework start-up noise (oneDNN, CUDA probing) goes to the run's worker.log, not the terminal.
     assert (results / "latest" / "worker.log").exists()

@@ -116,8 +116,10 @@ class CaseRun:
         return False
 
     def _finish(self) -> tuple[dict, list]:
-        from bench.measure.case import release_memory
+        from bench.measure.case import StepTiming, release_memory
 
+        if isinstance(self._time, StepTiming) and self.record["status"] != "failed":
+            self._time.done()
         release_memory()
         self.record["worker_peak_rss_mb"] = peak_rss_mb()
         return self.record, self.benchmarks

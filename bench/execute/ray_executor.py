@@ -38,7 +38,7 @@ from bench.core.errors import NormbenchError
 from bench.execute import ray_cluster
 from bench.measure import backends
 from bench.execute.contract import MAX_CASES_PER_WORKER, START_TIMEOUT, Execution, Finished
-from bench.execute.timing_groups import MAX_GROUP, group_id, take_group
+from bench.execute.timing_groups import MAX_GROUP, Affinity, group_id
 from bench.results.records import new_record, now
 from bench.suite import Case
 
@@ -105,6 +105,7 @@ class _Slot:
     retiring: bool = False  # replace the worker once its pending cases are timed
     deadline: float = 0.0
     cases_run: int = 0
+    affinity: Affinity = field(default_factory=Affinity)  # its worker's kept traced steps, by configuration
     info: dict = field(default_factory=dict)
 
 
@@ -244,7 +245,7 @@ class RayExecutor:
                 queue = queues[slot.device]
                 if slot.retiring or not queue:
                     continue
-                group = take_group(queue.popleft(), queue, self.alone)
+                group = slot.affinity.take(queue, self.alone)
                 if slot.pending and len(slot.pending) + len(group) > max(PENDING_TIMINGS, MAX_GROUP):
                     queue.extendleft(reversed(group))
                     self.flushing.add(slot.node_id)  # time what it holds first

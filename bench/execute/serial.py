@@ -18,7 +18,7 @@ from typing import Any
 from bench.core.errors import WorkerStartFailed
 from bench.execute.in_worker import CaseRun, HeldGroup, quiet_framework_output, run_group, start_worker
 from bench.execute.across_backends import StepFailed, run_across
-from bench.execute.timing_groups import backend_of, group_key, take_group
+from bench.execute.timing_groups import Affinity, backend_of, group_key
 from bench.execute.contract import MAX_CASES_PER_WORKER, START_TIMEOUT, Finished
 from bench.results.records import new_record, now
 from bench.suite import Case
@@ -42,6 +42,7 @@ class SerialExecutor:
         self.log_path = log_path
         self.workers: dict[str, Worker] = {}
         self.current: str | None = None
+        self.affinity = Affinity()  # a configuration's seeds one after another: its traced steps are kept
         self.frameworks: dict[str, dict] = {}
         self.gpu_reasons: dict[str, str | None] = {}
         self.unavailable: dict[str, str] = {}
@@ -71,9 +72,9 @@ class SerialExecutor:
                 queue.extend(more())
                 if not queue:
                     return
-            case = queue.popleft()
-            self.current = case.case_id
-            for record, benchmarks in self.run_group(take_group(case, queue)):
+            group = self.affinity.take(queue)
+            self.current = group[0].case_id
+            for record, benchmarks in self.run_group(group):
                 finished(record, benchmarks, self.host)
             self.current = None
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections import deque
 
+from bench.measure.warm_models import KEPT, configuration
 from bench.suite import Case
 
 MAX_GROUP = 6  # trained models a worker holds at once for one group's timing
@@ -70,3 +71,33 @@ def group_id(cases: list[Case]) -> str | None:
     if len(cases) < 2:
         return None
     return group_key(cases[0], frozenset(axis for case in cases for axis in case.not_applicable))
+
+
+class Affinity:
+    """The configurations a worker trained last, so the next group it takes is one it has traced
+    steps for (bench.measure.warm_models keeps them): the queue's first case of such a
+    configuration goes first, with its group; with none queued, the queue's first case does."""
+
+    def __init__(self):
+        self.recent: deque[str] = deque(maxlen=KEPT)
+        self._keys: dict[str, str | None] = {}
+
+    def take(self, queue: deque, alone: set | frozenset = frozenset()) -> list[Case]:
+        """The next group off ``queue`` (:func:`take_group`), noted as trained here."""
+        first = next((case for case in queue if self.recent and self._key(case) in self.recent), None)
+        if first is None:
+            first = queue[0]
+        queue.remove(first)
+        group = take_group(first, queue, alone)
+        for case in group:
+            key = self._key(case)
+            if key is not None:
+                if key in self.recent:
+                    self.recent.remove(key)
+                self.recent.append(key)
+        return group
+
+    def _key(self, case: Case) -> str | None:
+        if case.case_id not in self._keys:
+            self._keys[case.case_id] = configuration(case)
+        return self._keys[case.case_id]

@@ -13,7 +13,7 @@ import numpy as np
 from bench.core import faults, metrics
 from bench.data import Dataset
 from bench.core.errors import ImplementationUnavailable
-from bench.measure import backends, compat
+from bench.measure import backends, compat, warm_models
 from bench.measure.fine_tuning import prepare_batch_norm
 from bench.measure.kernel_checks import record_checks
 from bench.measure.models import build_model
@@ -62,7 +62,9 @@ def train_case(case, dataset: Dataset, record: dict) -> "StepTiming":
             model = build_model(case.model, case.model_options, dataset.input_shape, dataset.classes,
                                 case.normalizer_kind, case.normalizer_options)
             record["replaced_layers"] = replaced_layers(model)
-            trainer = make_trainer(model, make_optimizer(training, record["learning_rate"]))
+            trainer, record["reused_steps"] = warm_models.trainer_for(
+                case, model, make_optimizer(training, record["learning_rate"]), make_trainer)
+            model = trainer.model
             monitor = StatisticsMonitor(model, dataset.x_train) if training["monitor_statistics"] else None
             batch = training["batch_size"]
             target = _quality_target(trainer, dataset, training, record)
@@ -98,6 +100,10 @@ class StepTiming:
 
     def __call__(self, benchmarks: list) -> None:
         time_cases([self], [benchmarks])
+
+    def done(self) -> None:
+        """The case is finished: its trainer may serve the next case of its configuration."""
+        warm_models.keep(self.case, self._trainer)
 
     @contextlib.contextmanager
     def context(self):

@@ -28,6 +28,8 @@ class Trainer:
     ``variables`` (default: all trainable ones) are the weights the optimizer updates.
     """
 
+    reuses_steps = True  # bench.measure.warm_models may give its traces to the next seed's case
+
     def __init__(self, model: keras.Model, optimizer: keras.optimizers.Optimizer, variables=None):
         self.model = model
         self.optimizer = optimizer
@@ -86,6 +88,9 @@ class Trainer:
         x, y = tf.constant(x), tf.constant(y)
         return {"train": lambda: self.train_step(x, y).numpy(),
                 "infer": lambda: self.predict_step(x, False).numpy()}
+
+    def variables_changed(self) -> None:
+        """Nothing to do: the traced steps read the model's variables themselves."""
 
     def weights_finite(self) -> bool:
         return all(bool(np.isfinite(w.numpy()).all()) for w in self.model.weights)

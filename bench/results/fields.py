@@ -232,6 +232,9 @@ FIELDS: dict[str, Field] = {
                          "(bench/analysis/paired_timing.py); null: timed alone"),
     "untimed": text("why the case's steps were not timed although it trained: a budgeted run's added seed that only "
                     "accuracy comparisons asked for (null: timed, or it never got that far)"),
+    "reused_steps": boolean("whether the case trained on the traced or compiled steps of an earlier case of its "
+                            "configuration (another seed) in the same worker, its own initial weights copied in "
+                            "(bench/measure/warm_models.py): the same results without tracing again"),
     "started_at": text("UTC start time, ISO 8601"),
     "finished_at": text("UTC end time, ISO 8601"),
 }

@@ -94,6 +94,12 @@ class Trainer(KerasTrainer):
         self._epoch = jax.jit(self._run_epoch)
         self._predict = jax.jit(self._predict_step, static_argnames="training")
 
+    reuses_steps = True
+
+    def variables_changed(self) -> None:
+        """Training reads the state tuple, not the variables: read them again."""
+        self.state = self._read_state()
+
     def _read_state(self) -> tuple:
         return ([v.value for v in self.model.trainable_variables],
                 [v.value for v in self.model.non_trainable_variables],

@@ -20,5 +20,10 @@ class KerasTrainer:
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         optimizer.build(model.trainable_variables)
 
+    reuses_steps = False  # bench.measure.warm_models: a subclass with compiled steps to keep says so
+
+    def variables_changed(self) -> None:
+        """The model's or optimizer's variables were overwritten (bench.measure.warm_models)."""
+
     def weights_finite(self) -> bool:
         return all(bool(np.isfinite(compat.to_numpy(w)).all()) for w in self.model.weights)
