@@ -63,6 +63,18 @@ def test_only_the_candidates_an_open_comparison_compares_get_seeds(tmp_path):
     assert sorted({c.normalizer for c in cases}) == ["batch", "layer"] and len(cases) == 6
 
 
+def test_two_fields_of_one_candidate_ask_seeds_for_that_candidate_only():
+    """A versus_field comparison (inference against training-mode accuracy of the same models)
+    names one candidate; the other candidates of its setting need none of its seeds."""
+    data = records({("batch", 8): [0.90, 0.80, 0.95], ("layer", 8): [0.85, 0.82, 0.88]})
+    for record, gap in zip(data, [0.05, -0.04, 0.06, 0.0, 0.0, 0.0]):
+        record["test_accuracy_training_mode"] = record["test_accuracy"] + gap
+    options = {"versus_field": "test_accuracy_training_mode", "headline": "versus_field"}
+    (request,) = seed_requests(records_frame(data), options, [0, 1, 2], looks(3))
+    assert request.configs == {"batch|batch_size=8"}
+    assert request.seconds == 3 * 1 * 2.0  # 3 seeds x the one candidate x 2 s
+
+
 def test_no_look_left_no_seeds():
     data = records({("batch", 8): [0.90, 0.80, 0.95], ("layer", 8): [0.85, 0.82, 0.88]})
     assert seed_requests(records_frame(data), {}, [0, 1, 2], (3,)) == []

@@ -32,6 +32,7 @@ class HeadlineKind:
     describe: Callable[[list, dict], list[str]]  # (verdicts of this kind, options) -> sentences
     field: Callable[[dict], str]  # the record field it compares, from the verdict options
     requires: tuple[str, ...] = ()  # verdict options that must be non-empty for it to compare anything
+    within_candidate: bool = False  # two fields of one candidate: the runner-up names a field, not a candidate
 
     def direction(self, options: dict) -> str:
         """``higher`` or ``lower``: which way is better, from the field table."""
@@ -65,7 +66,7 @@ register_headline(HeadlineKind(
 register_headline(HeadlineKind(
     "versus_field", "two accuracies of the same models, per candidate and setting",
     ("candidate: accuracy", "difference [95% interval]"), comparisons.against_field,
-    sentences.paired_sentences, _accuracy_field, requires=("versus_field",)))
+    sentences.paired_sentences, _accuracy_field, requires=("versus_field",), within_candidate=True))
 register_headline(HeadlineKind(
     "baseline_speed", "each candidate's training speed against the baseline's, per setting",
     ("candidate (samples/s)", "speed ratio [95% interval]"), comparisons.speed_against_baseline,

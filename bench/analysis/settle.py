@@ -21,6 +21,7 @@ from scipy import stats as scipy_stats
 
 from bench.analysis import sequential
 from bench.analysis.claims import claim_results
+from bench.analysis.headlines import HEADLINES
 from bench.analysis.stats import Difference, quantiles
 from bench.analysis.verdicts import DEFAULTS, Verdict, headline, labelled, setting_verdicts
 
@@ -63,7 +64,8 @@ def seed_requests(frame: pd.DataFrame, options: dict, first_seeds: Sequence[int]
         target = sequential.next_look(n, schedule)
         if target is None:
             continue
-        configs = _configs(frame, verdict.setting, options, (verdict.best, verdict.runner_up))
+        compared = (verdict.best,) if HEADLINES[verdict.kind].within_candidate else (verdict.best, verdict.runner_up)
+        configs = _configs(frame, verdict.setting, options, compared)
         seeds = _seeds(frame, [(verdict.setting, configs)], seen, target - n)
         seconds = len(seeds) * _count(frame, verdict.setting, configs) * _case_seconds(frame, verdict.setting)
         value = chance_next_look_decides(verdict.diff, margin, target) / max(seconds, 1e-3)
