@@ -215,7 +215,7 @@ def cmd_run(args) -> int:
                 print(line, file=sys.stderr)
         store = RunStore.create(args.results, execute.run_info(suites, quick))
 
-    planner = _planner(args, store, suites, quick, workers)
+    planner = _planner(args, store, suites, quick, workers, execution.uses_ray)
     with _sigterm_as_interrupt():
         result = execute.run_cases(store, suites, quick, execution=execution, planner=planner)
     if planner is not None:
@@ -236,7 +236,7 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _planner(args, store, suites, quick: bool, workers: int):
+def _planner(args, store, suites, quick: bool, workers: int, uses_ray: bool = False):
     """The budgeted run's seed planner (None without --budget): its budget and each suite's looks are
     kept in run.json, so the report widens the intervals to match and a resume keeps the plan."""
     from bench.execute.settle import Budget, SeedPlanner
@@ -249,7 +249,7 @@ def _planner(args, store, suites, quick: bool, workers: int):
     seconds = args.budget if args.budget is not None or not kept else kept.get("seconds")
     max_seeds = args.max_seeds or (kept or {}).get("max_seeds") or Budget(None).max_seeds
     slots = workers or os.cpu_count() or 1
-    planner = SeedPlanner(store, suites, quick, Budget(seconds, max_seeds), slots)
+    planner = SeedPlanner(store, suites, quick, Budget(seconds, max_seeds), slots, across_apart=uses_ray)
     info = store.read_info()
     for entry, suite in zip(info["suites"], suites):
         entry["verdicts"] = {**entry.get("verdicts", {}), "looks": len(planner.schedule(suite)), "max_seeds": max_seeds}

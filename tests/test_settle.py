@@ -75,6 +75,28 @@ def test_two_fields_of_one_candidate_ask_seeds_for_that_candidate_only():
     assert request.seconds == 3 * 1 * 2.0  # 3 seeds x the one candidate x 2 s
 
 
+def test_under_ray_seeds_timed_across_backends_cost_every_slots_time(tmp_path):
+    """Cases whose timing group spans Keras backends run apart, after Ray's slots, with the machine
+    to themselves: the planner charges their seconds to every slot, so a budget that holds them
+    once over two slots does not hold them."""
+    document = {"name": "b", "normalizers": {"batch": {}}, "grid": {"backend": ["tensorflow", "jax"]},
+                "seeds": [0, 1, 2], "devices": ["cpu"], "verdicts": {"candidates": "backend"}}
+    data = [{"case_id": f"b/batch/backend={backend}/seed={seed}/cpu", "suite": "b", "normalizer": "batch",
+             "device": "cpu", "status": "ok", "seed": seed, "backend": backend, "axes": {"backend": backend},
+             "not_applicable": [], "config_hash": f"{backend}{seed}", "case_seconds": 2.0, "test_accuracy": acc}
+            for backend, accs in {"tensorflow": [0.90, 0.80, 0.95], "jax": [0.85, 0.82, 0.88]}.items()
+            for seed, acc in enumerate(accs)]
+    planned = {}
+    for apart in (False, True):
+        store = RunStore.create(tmp_path / str(apart), {"state": "running", "suites": [], "extra_cases": []})
+        for record in data:
+            store.save_case(record, [])
+        planner = SeedPlanner(store, [suite_from_document(document, "b.yaml")], quick=False, budget=Budget(10.0),
+                              slots=2, across_apart=apart)
+        planned[apart] = (len(planner.more()), planner.budget_spent)
+    assert planned == {False: (6, False), True: (0, True)}  # 3 seeds x 2 backends x 2 s = 12 s of 20 slot-s, 24 apart
+
+
 def test_no_look_left_no_seeds():
     data = records({("batch", 8): [0.90, 0.80, 0.95], ("layer", 8): [0.85, 0.82, 0.88]})
     assert seed_requests(records_frame(data), {}, [0, 1, 2], (3,)) == []

@@ -80,7 +80,8 @@ def run_cases(store: RunStore, suites: Sequence[Suite], quick: bool, stream=None
     cases += interleave(_extra_cases(info), info.get("order_seed", 0))
     try:
         driver.run(cases, len(suites), execution)
-        while planner is not None:  # seeds planned for a backend whose workers had already stopped
+        while planner is not None:  # seeds planned for a backend whose workers had already stopped, or
+            # timed across backends (under Ray those run in a serial pass of their own, here)
             more = [case for case in planner.more() if case.case_id not in store.finished_case_ids()]
             if not more:
                 break
@@ -186,8 +187,10 @@ class _Driver:
             handed = {case.case_id for case in todo}  # queued or in flight: never handed out twice
 
             def more():
+                # under Ray, cases timed across backends wait for a serial pass of their own (below)
                 cases = [case for case in self.planner.more(names) if case.case_id not in handed and
-                         (case.device != "gpu" or not self.executor.gpu_reasons.get(backend_of(case)))]
+                         (case.device != "gpu" or not self.executor.gpu_reasons.get(backend_of(case))) and
+                         not (execution.uses_ray and spans_backends(case))]
                 handed.update(case.case_id for case in cases)
                 self.progress.grow(len(cases), "more seeds where headline comparisons are open")
                 return cases

@@ -19,6 +19,7 @@ from bench.analysis import sequential
 from bench.analysis.frame import records_frame
 from bench.analysis.settle import SeedRequest, candidate_key, case_seconds, seed_requests
 from bench.execute.runner import plan_extra_cases
+from bench.execute.timing_groups import spans_backends
 from bench.results.store import RunStore
 from bench.suite import UNTIMED, Case, Suite, expand
 
@@ -39,9 +40,13 @@ class Budget:
 class SeedPlanner:
     """Plans the next seeds of a budgeted run from what its store holds."""
 
-    def __init__(self, store: RunStore, suites: Sequence[Suite], quick: bool, budget: Budget, slots: int = 1):
+    def __init__(self, store: RunStore, suites: Sequence[Suite], quick: bool, budget: Budget, slots: int = 1,
+                 across_apart: bool = False):
         self.store, self.suites, self.quick, self.budget = store, list(suites), quick, budget
         self.slots = max(1, slots)
+        # Under Ray, cases timed across Keras backends run apart, after the slots, on serial workers
+        # with the machine to themselves (bench.execute.runner): each of their seconds costs every slot's.
+        self.across_apart = across_apart
         self.rounds = 0
         self.budget_spent = False  # an open comparison was left unfed because the budget ran out
 
@@ -82,22 +87,29 @@ class SeedPlanner:
             return []
         cases: dict[str, Case] = {}
         for suite, request in self._requests(frame, pending):
-            if request.seconds > left:
+            chosen = [case for case in expand(dataclasses.replace(self._base(suite), seeds=request.seeds, quick=None))
+                      if in_setting(case, request.setting) and (
+                          request.configs is None or candidate_key(case.normalizer, case.axes) in request.configs)]
+            cost = request.seconds * max(self._weight(case) for case in chosen) if chosen else 0.0
+            if cost > left:
                 self.budget_spent = True
                 continue
-            left -= request.seconds
-            for case in expand(dataclasses.replace(self._base(suite), seeds=request.seeds, quick=None)):
-                if in_setting(case, request.setting) and (
-                        request.configs is None or candidate_key(case.normalizer, case.axes) in request.configs):
-                    cases.setdefault(case.case_id, case if request.timed else untimed(case))
+            left -= cost
+            for case in chosen:
+                cases.setdefault(case.case_id, case if request.timed else untimed(case))
         return list(cases.values())
 
     def _seconds(self, frame, cases: list[Case]) -> float:
-        """The reported seconds ``cases`` are expected to take: their suite's mean case."""
+        """The reported seconds ``cases`` are expected to take (their suite's mean case), in slots'
+        seconds (:meth:`_weight`)."""
         if frame.empty or not cases:
             return 0.0
         means = {suite: case_seconds(frame[frame["suite"] == suite]) for suite in {c.suite for c in cases}}
-        return sum(means[case.suite] for case in cases)
+        return sum(means[case.suite] * self._weight(case) for case in cases)
+
+    def _weight(self, case: Case) -> int:
+        """Slots a case's second occupies: all of them for a case run apart (``across_apart``), else one."""
+        return self.slots if self.across_apart and spans_backends(case) else 1
 
     def _pace(self, frame) -> float:
         """Wall-clock CPU-seconds this run has spent per second its records report (at least 1):
