@@ -96,7 +96,7 @@ def test_one_suite_on_every_backend_end_to_end(tmp_path, write_suite, capfd):
     out, err = capfd.readouterr()
     records = [json.loads(line) for line in (results / "latest" / "cases.jsonl").read_text().splitlines()]
     by_id = {r["case_id"]: r for r in records}
-    compilers = {"tensorflow": "tf.function", "jax": "jax.jit (an epoch is one lax.scan)", "torch": "torch eager"}
+    compilers = {"tensorflow": "tf.function", "jax": "jax.jit (a step per call)", "torch": "torch eager"}
     for backend in ("tensorflow", "jax", "torch"):
         for label in ("batch",):
             record = by_id[f"backends_tiny/{label}/backend={backend}/seed=0/cpu"]
@@ -229,7 +229,7 @@ OTHER_BACKENDS = ["jax", pytest.param("torch", marks=pytest.mark.skipif(
 @pytest.mark.tensorflow
 @pytest.mark.parametrize("backend", OTHER_BACKENDS)
 def test_backend_trainer_matches_keras_own_training_loop(backend):
-    """Our compiled epoch (JAX: one lax.scan; PyTorch: eager steps) takes the same steps as Keras's
+    """Our training loop (JAX: a compiled step per batch; PyTorch: eager steps) takes the same steps as Keras's
     own ``train_on_batch`` from the same weights: every step's loss, the final weights (BatchNorm's
     moving averages included) and the predictions agree."""
     loss_gap, weight_gap, same_predictions = map(float, run_on(backend, TRAINER_AGREES_WITH_KERAS_FIT).split()[-3:])

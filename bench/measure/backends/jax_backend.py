@@ -1,8 +1,11 @@
 """JAX: Keras's stateless API under ``jax.jit``, as Keras's own JAX trainer runs it.
 
 A training step is ``model.stateless_call`` inside ``jax.value_and_grad`` followed by the
-optimizer's ``stateless_apply``; a whole epoch is one compiled ``lax.scan`` over pre-shuffled index
-batches (like the TensorFlow backend's one traced loop), returning every step's loss. The model's
+optimizer's ``stateless_apply``, one ``jax.jit`` call per batch as Keras's own JAX trainer runs it
+(the same compiled step is timed). An epoch as one compiled ``lax.scan`` was 13x slower on XLA's
+CPU backend here (1.0 s against 0.08 s for an epoch of the digits CNN), so the step is dispatched
+batch by batch; dispatch is asynchronous, so Python's per-call cost overlaps the device's work.
+Every step's loss is kept. The model's
 variables live as a JAX state tuple while training and are written back to the Keras variables
 after each ``fit`` and timing call, so evaluation and checks read the trained weights.
 Timed calls end in ``jax.block_until_ready``: the clock stops when the device is done.
@@ -25,7 +28,7 @@ from bench.measure.throughput import copy_rate
 
 NAME = "jax"
 VERSION = jax.__version__
-STEP_COMPILER = "jax.jit (an epoch is one lax.scan)"
+STEP_COMPILER = "jax.jit (a step per call)"
 LAYER_COMPILERS = {False: "JAX eager (op by op)", True: "jax.jit"}  # a layer case, by its jit_compile
 COPY_ELEMENTS = 64 * 1024 * 1024
 
@@ -91,7 +94,6 @@ class Trainer(KerasTrainer):
         super().__init__(model, optimizer, variables)
         self.state = self._read_state()
         self._step = jax.jit(self._train_step)
-        self._epoch = jax.jit(self._run_epoch)
         self._predict = jax.jit(self._predict_step, static_argnames="training")
 
     reuses_steps = True
@@ -125,12 +127,6 @@ class Trainer(KerasTrainer):
         trainable, optimizer_values = self.optimizer.stateless_apply(optimizer_values, grads, trainable)
         return (trainable, non_trainable, optimizer_values), loss
 
-    def _run_epoch(self, state, x, y, batches):
-        def body(state, idx):
-            return self._train_step(state, x[idx], y[idx])
-
-        return jax.lax.scan(body, state, batches)
-
     def _predict_step(self, state, x, training: bool):
         trainable, non_trainable, _ = state
         logits, non_trainable = self.model.stateless_call(trainable, non_trainable, x, training=training)
@@ -140,11 +136,13 @@ class Trainer(KerasTrainer):
             after_epoch: Callable[[int], None] | None = None) -> np.ndarray:
         """As the TensorFlow trainer: remainder-free shuffles, every step's loss in order."""
         orders = epoch_orders(len(x), batch_size, epochs, seed)
-        x_d, y_d = jnp.asarray(x), jnp.asarray(y)
         losses = []
         for epoch, order in enumerate(orders):
-            self.state, epoch_losses = self._epoch(self.state, x_d, y_d, jnp.asarray(order, jnp.int32))
-            losses.append(np.asarray(epoch_losses))
+            epoch_losses = []
+            for batch in order:
+                self.state, loss = self._step(self.state, x[batch], y[batch])
+                epoch_losses.append(loss)
+            losses.append(np.asarray(jnp.stack(epoch_losses)))
             if after_epoch is not None:
                 self._write_state()
                 after_epoch(epoch)
