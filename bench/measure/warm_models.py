@@ -80,13 +80,17 @@ def _restart(trainer, model, optimizer) -> bool:
     from bench.measure import compat
 
     compat.build_optimizer(optimizer, model.trainable_variables)
-    pairs = list(zip(trainer.model.variables, model.variables)) + \
-        list(zip(trainer.optimizer.variables, optimizer.variables))
-    if (len(trainer.model.variables) != len(model.variables)
-            or len(trainer.optimizer.variables) != len(optimizer.variables)
-            or any(tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype for a, b in pairs)):
+    kept, fresh = _variables(trainer.model) + _variables(trainer.optimizer), _variables(model) + _variables(optimizer)
+    pairs = list(zip(kept, fresh))
+    if len(kept) != len(fresh) or any(tuple(a.shape) != tuple(b.shape) or a.dtype != b.dtype for a, b in pairs):
         return False
     for into, source in pairs:
         into.assign(source.value if compat.KERAS_3 else source)
     trainer.variables_changed()
     return True
+
+
+def _variables(owner) -> list:
+    """A model's or optimizer's variables (a method, not a property, on some Keras 2 optimizers)."""
+    variables = owner.variables
+    return list(variables() if callable(variables) else variables)
