@@ -5,9 +5,9 @@ optimizer's ``stateless_apply``, one ``jax.jit`` call per batch as Keras's own J
 (the same compiled step is timed). An epoch as one compiled ``lax.scan`` was 13x slower on XLA's
 CPU backend here (1.0 s against 0.08 s for an epoch of the digits CNN), so the step is dispatched
 batch by batch; dispatch is asynchronous, so Python's per-call cost overlaps the device's work.
-Every step's loss is kept. The model's
-variables live as a JAX state tuple while training and are written back to the Keras variables
-after each ``fit`` and timing call, so evaluation and checks read the trained weights.
+Every step's loss is kept. The model's variables live as a JAX state tuple while training and are
+written back to the Keras variables after each ``fit`` and timing call, so evaluation and checks
+read the trained weights.
 Timed calls end in ``jax.block_until_ready``: the clock stops when the device is done.
 """
 
