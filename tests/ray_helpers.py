@@ -99,12 +99,14 @@ class LocalCluster:
         self.nodes: list[subprocess.Popen] = []
         self.tmp_path = tmp_path
 
-    def start_node(self, cpus: int, head: bool = False) -> subprocess.Popen:
+    def start_node(self, cpus: int, head: bool = False, **env: str) -> subprocess.Popen:
+        """A node of ``cpus`` CPUs; ``env``: variables its workers see (Ray actors inherit the node's
+        environment, not the driver's: NORMBENCH_FAULTS for a cluster's cases goes here)."""
         role = ["--head", f"--port={self.port}", "--include-dashboard=false",
                 "--node-ip-address=127.0.0.1"] if head else [f"--address={self.address}"]
         log = open(self.tmp_path / f"node{len(self.nodes)}.log", "w")
         proc = subprocess.Popen(["ray", "start", *role, f"--num-cpus={cpus}", "--num-gpus=0", "--block",
-                                 "--disable-usage-stats"], env=ray_env(PATH=_venv_path()), stdout=log,
+                                 "--disable-usage-stats"], env=ray_env(PATH=_venv_path(), **env), stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         self.nodes.append(proc)
         return proc

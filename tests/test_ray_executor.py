@@ -104,12 +104,12 @@ def test_a_lost_node_fails_its_case_and_the_run_completes_on_the_rest(tmp_path, 
     # node is killed holding work (a call in flight, trained cases waiting for their timing, or
     # the next case it is sent)
     suite = write_suite(open(TINY).read().replace("seeds: [0]", "seeds: [0, 1]").replace("[cpu, gpu]", "[cpu]"))
-    cluster.start_node(1, head=True)
-    second = cluster.start_node(1)
+    slow = {"NORMBENCH_FAULTS": "/=slow"}  # every case's training takes >= 3 s, on the nodes' workers
+    cluster.start_node(1, head=True, **slow)
+    second = cluster.start_node(1, **slow)
     cluster.wait_for(2)
     results = tmp_path / "results"
-    proc = start_normbench("run", str(suite), "--results", str(results), "--no-report", "--address", cluster.address,
-                           NORMBENCH_FAULTS="/=slow")  # every case's training takes >= 3 s
+    proc = start_normbench("run", str(suite), "--results", str(results), "--no-report", "--address", cluster.address)
     wait_for_records(results, 1, proc)
     cluster.kill(second)
     _, err = proc.communicate(timeout=300)
